@@ -1,0 +1,46 @@
+# oncall-operator — every target installs what it needs itself (a fresh machine has only Python and Go).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test lint unit crds demo demo-down controlplane-binaries emulator clean kind-e2e
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## lint: ruff, mypy (strict on the package) and the import-linter layer contracts
+lint: $(STAMP)
+	$(BIN)/ruff check operator tests
+	$(BIN)/ruff format --check operator tests
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## test: lint, then the whole pytest suite (the control-plane tests build kube-apiserver + etcd when missing)
+test: lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## unit: only the fast tests that need neither the control plane nor the network
+unit: $(STAMP)
+	$(BIN)/pytest -m "not controlplane and not e2e" $(PYTEST_ARGS)
+
+## crds: regenerate crds/ from the pydantic models
+crds: $(STAMP)
+	$(BIN)/oncall-operator crds --output crds
+
+## controlplane-binaries: build kube-apiserver and etcd from upstream Go modules (skipped when present)
+controlplane-binaries: $(STAMP)
+	$(BIN)/oncall-operator controlplane build
+
+## emulator: run the PagerDuty emulator in the foreground on https://127.0.0.1:8443
+emulator: $(STAMP)
+	$(BIN)/oncall-operator emulator --port 8443 --token demo-token --users examples/users.yaml --ca-file .demo/emulator-ca.pem
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
