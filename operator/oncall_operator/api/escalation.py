@@ -1,0 +1,73 @@
+"""EscalationPolicy: who is paged, in which order, after how long."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+
+from oncall_operator.api.common import ApiModel, CommonSpec, CommonStatus, Email, LocalObjectRef
+
+
+class HandoffNotifications(StrEnum):
+    IF_HAS_SERVICES = "IfHasServices"
+    ALWAYS = "Always"
+
+
+class UserTarget(ApiModel):
+    email: Email
+
+
+class Target(ApiModel):
+    """Whom a rule pages: exactly one of rotationRef or user."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {
+                    "rule": "has(self.rotationRef) != has(self.user)",
+                    "message": "a target needs exactly one of rotationRef or user",
+                }
+            ]
+        }
+    }
+
+    rotation_ref: LocalObjectRef | None = Field(
+        default=None, description="Page whoever the named Rotation has on call."
+    )
+    user: UserTarget | None = Field(default=None, description="Page this PagerDuty user.")
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Target:
+        if (self.rotation_ref is None) == (self.user is None):
+            raise ValueError("a target needs exactly one of rotationRef or user")
+        return self
+
+
+class Rule(ApiModel):
+    escalate_after_minutes: int = Field(
+        ge=1, le=10080, description="Minutes before escalating to the next rule (at least 1)."
+    )
+    targets: list[Target] = Field(
+        min_length=1, max_length=10, description="1 to 10 targets paged together."
+    )
+
+
+class EscalationPolicySpec(CommonSpec):
+    """Desired state of a PagerDuty escalation policy."""
+
+    team_ref: LocalObjectRef | None = Field(
+        default=None, description="The OnCallTeam that owns this policy in PagerDuty."
+    )
+    rules: list[Rule] = Field(min_length=1, max_length=20, description="Escalation rules in order.")
+    repeat: int = Field(
+        default=0, ge=0, le=9, description="Times the whole policy repeats (PagerDuty num_loops)."
+    )
+    handoff_notifications: HandoffNotifications = Field(
+        default=HandoffNotifications.IF_HAS_SERVICES,
+        description="IfHasServices (default) or Always: when to notify on-call handoffs.",
+    )
+
+
+class EscalationPolicyStatus(CommonStatus):
+    pass

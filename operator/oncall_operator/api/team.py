@@ -1,0 +1,142 @@
+"""OnCallTeam: a PagerDuty team, its memberships and the humane on-call policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+
+from oncall_operator.api.common import (
+    ApiModel,
+    BusinessHours,
+    CommonSpec,
+    CommonStatus,
+    Email,
+    TimeZone,
+)
+
+
+class TeamRole(StrEnum):
+    """PagerDuty team roles."""
+
+    RESPONDER = "responder"
+    MANAGER = "manager"
+    OBSERVER = "observer"
+
+
+class Member(ApiModel):
+    """A person on the team, identified by the email of their PagerDuty user."""
+
+    email: Email
+    role: TeamRole = Field(
+        default=TeamRole.RESPONDER,
+        description="PagerDuty team role: responder (default), manager or observer.",
+    )
+    since: dt.date | None = Field(
+        default=None, description="First day of the term (YYYY-MM-DD); not a member before it."
+    )
+    until: dt.date | None = Field(
+        default=None,
+        description="Last day of the term (YYYY-MM-DD); after it the member leaves the team and "
+        "every rotation fed by it.",
+    )
+
+    @model_validator(mode="after")
+    def _term_is_ordered(self) -> Member:
+        if self.since and self.until and self.until < self.since:
+            raise ValueError(f"until ({self.until}) is before since ({self.since})")
+        return self
+
+    def is_active(self, today: dt.date) -> bool:
+        """Whether the member's term covers `today` (both ends inclusive)."""
+        return (self.since is None or self.since <= today) and (
+            self.until is None or today <= self.until
+        )
+
+
+class OnCallPolicy(ApiModel):
+    """Limits that guard people from burning out; breaches show as Sustainable=False."""
+
+    max_on_call_percent: int | None = Field(
+        default=None,
+        ge=1,
+        le=100,
+        description="Maximum share (%) of any 4-week window one person may be on call.",
+    )
+    min_rest_hours: int | None = Field(
+        default=None,
+        ge=0,
+        le=8760,
+        description="Minimum hours off between two shifts of the same person.",
+    )
+    max_out_of_hours_pages_per_month: int | None = Field(
+        default=None,
+        ge=0,
+        description="Maximum high-urgency pages outside business hours over the last 30 days.",
+    )
+    time_zone: TimeZone = Field(
+        default="UTC", description="IANA time zone in which pages are judged in or out of hours."
+    )
+    business_hours: BusinessHours = Field(
+        default_factory=BusinessHours,
+        description="Business hours for counting out-of-hours pages (default Mon-Fri 09:00-17:00).",
+    )
+
+
+class OnCallTeamSpec(CommonSpec):
+    """Desired state of a PagerDuty team and its memberships."""
+
+    members: list[Member] = Field(
+        default_factory=list,
+        max_length=500,
+        description="Members in order; the order is the default rotation order.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.all(m, self.exists_one(n, n.email.lowerAscii() == m.email.lowerAscii()))",
+                    "message": "each member email may appear only once",
+                }
+            ]
+        },
+    )
+    policy: OnCallPolicy | None = Field(
+        default=None, description="Optional humane on-call guard checked against every rotation."
+    )
+
+    @model_validator(mode="after")
+    def _emails_are_unique(self) -> OnCallTeamSpec:
+        seen: set[str] = set()
+        for index, member in enumerate(self.members):
+            key = member.email.lower()
+            if key in seen:
+                raise ValueError(f"members[{index}].email {member.email!r} appears twice")
+            seen.add(key)
+        return self
+
+
+class MembersStatus(ApiModel):
+    """How many members resolved to PagerDuty users."""
+
+    total: int = Field(default=0, ge=0, description="Members listed in the spec.")
+    resolved: int = Field(default=0, ge=0, description="Members found in PagerDuty by email.")
+    active: int = Field(default=0, ge=0, description="Resolved members whose term covers today.")
+    unresolved: list[str] = Field(
+        default_factory=list, description="Emails with no PagerDuty user."
+    )
+    expiring_soon: list[str] = Field(
+        default_factory=list, description="Emails whose term ends within the next 30 days."
+    )
+
+
+class PagesStatus(ApiModel):
+    """Page counts used by the maxOutOfHoursPagesPerMonth policy."""
+
+    out_of_hours_last_30_days: int = Field(
+        default=0, ge=0, description="High-urgency incidents for this team outside business hours."
+    )
+
+
+class OnCallTeamStatus(CommonStatus):
+    members: MembersStatus | None = Field(default=None, description="Membership resolution.")
+    pages: PagesStatus | None = Field(default=None, description="Recent out-of-hours pages.")
