@@ -16,9 +16,11 @@ import pytest
 from oncall_operator.emulator.rendering import (
     Entry,
     Layer,
+    coverage_percentage,
     layer_from_json,
     render_final,
     render_layer,
+    user_on_call_at,
 )
 
 DAY = 86_400
@@ -449,6 +451,20 @@ def test_turns_inside_spring_gap_are_skipped_wallclock_handoff_rule() -> None:
     )
 
 
+def test_hourly_turn_at_repeated_hour_is_first_occurrence_wallclock_handoff_rule() -> None:
+    # Hourly turns from 00:00 EDT on 2026-11-01: 01:00 is the first 01:00 (EDT), the next turn
+    # starts at 02:00 EST, so B holds both 01:00 hours.
+    hourly = layer(["A", "B", "C"], "2026-11-01T00:00:00-04:00", 3600)
+    assert render_layer(
+        hourly, "America/New_York", at("2026-11-01 04:00"), at("2026-11-01 09:00")
+    ) == entries(
+        ("A", "2026-11-01 04:00", "2026-11-01 05:00"),  # 00:00 EDT
+        ("B", "2026-11-01 05:00", "2026-11-01 07:00"),  # 01:00 EDT to 02:00 EST: 2 h
+        ("C", "2026-11-01 07:00", "2026-11-01 08:00"),  # 02:00 EST
+        ("A", "2026-11-01 08:00", "2026-11-01 09:00"),
+    )
+
+
 # --- Layers -----------------------------------------------------------------------------------
 
 # Layer 0: A then B, weekly from Monday 2026-03-02 00:00, around the clock.
@@ -534,6 +550,39 @@ def test_final_schedule_leaves_gaps_where_no_layer_is_on_call() -> None:
         ("A", "2026-03-02 09:00", "2026-03-02 17:00"),
         ("A", "2026-03-03 09:00", "2026-03-03 17:00"),
     )
+
+
+@pytest.mark.parametrize(
+    ("instant", "expected"),
+    [
+        ("2026-03-04 11:59", "A"),
+        ("2026-03-04 12:00", "X"),  # DAYTIME_COVER starts
+        ("2026-03-09 08:59", "B"),
+        ("2026-03-09 09:00", "Y"),
+        ("2026-03-10 12:00", "B"),  # DAYTIME_COVER has ended
+    ],
+)
+def test_user_on_call_at(instant: str, expected: str) -> None:
+    layers = [ROUND_THE_CLOCK, DAYTIME_COVER]
+    assert user_on_call_at(layers, "UTC", at(instant)) == expected
+
+
+def test_nobody_on_call_in_a_gap() -> None:
+    business = layer(
+        ["A"], "2026-03-02T09:00:00Z", WEEK, restrictions=[daily("09:00:00", 8 * 3600)]
+    )
+    assert user_on_call_at([business], "UTC", at("2026-03-02 17:00")) is None
+
+
+def test_coverage_percentage() -> None:
+    since, until = at("2026-03-02 00:00"), at("2026-03-04 00:00")
+    business = layer(
+        ["A"], "2026-03-02T09:00:00Z", WEEK, restrictions=[daily("09:00:00", 6 * 3600)]
+    )
+    rendered = render_layer(business, "UTC", since, until)
+    assert coverage_percentage(rendered, since, until) == 25.0  # 2 x 6 h of 48 h
+    assert coverage_percentage([], since, until) == 0.0
+    assert coverage_percentage([], until, since) == 0.0
 
 
 def test_no_layers_no_entries() -> None:
@@ -690,6 +739,10 @@ def test_layer_from_json_rejects_a_non_object() -> None:
     [
         ("Mars/Olympus_Mons", at("2026-03-02 00:00"), at("2026-03-03 00:00"), "time_zone"),
         ("../etc/passwd", at("2026-03-02 00:00"), at("2026-03-03 00:00"), "time_zone"),
+        ("America", at("2026-03-02 00:00"), at("2026-03-03 00:00"), "time_zone"),
+        ("america/new_york", at("2026-03-02 00:00"), at("2026-03-03 00:00"), "time_zone"),
+        ("", at("2026-03-02 00:00"), at("2026-03-03 00:00"), "time_zone"),
+        ("UTC\x00", at("2026-03-02 00:00"), at("2026-03-03 00:00"), "time_zone"),
         ("UTC", datetime(2026, 3, 2), at("2026-03-03 00:00"), "since"),
         ("UTC", at("2026-03-02 00:00"), datetime(2026, 3, 3), "until"),
     ],

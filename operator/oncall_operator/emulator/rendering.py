@@ -12,6 +12,8 @@ Semantics (one rule a line):
   wall-clock time: boundary(k) = localise(anchor's naive local wall-clock + k * turn length).
 - localise(): a nonexistent local time (spring-forward gap) moves forward to the first existing
   instant (the transition); an ambiguous one (fall-back) takes the first occurrence (fold=0).
+- The anchor is read as local wall-clock time; one in the repeated hour of a fall-back therefore
+  means its first occurrence.
 - So a turn that ends in a gap is shortened, one that crosses a fall-back is lengthened, and a
   turn lying wholly inside a gap has zero length and renders nothing.
 - Restrictions are local wall-clock in the schedule time zone: a daily_restriction window starts
@@ -27,12 +29,15 @@ Semantics (one rule a line):
 - render_final: a later layer (higher index) overrides earlier ones wherever it has someone on
   call; its gaps let earlier layers show through; adjacent entries of the same user are merged;
   sorted by start; clipped to [since, until).
+- coverage_percentage: the share of [since, until) the entries cover, 0-100, unrounded.
+- user_on_call_at: who the final schedule has on call at one instant, None for nobody.
 - Work is proportional to the number of turns and windows in the range, never to its length in
   minutes.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import re
@@ -40,22 +45,25 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, available_timezones
 
 __all__ = [
     "Entry",
     "Layer",
     "Restriction",
+    "coverage_percentage",
     "layer_from_json",
     "render_final",
     "render_layer",
     "schedule_zone",
+    "user_on_call_at",
 ]
 
 RestrictionType = Literal["daily_restriction", "weekly_restriction"]
 
 _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
+_RESOLUTION = timedelta(microseconds=1)  # the smallest step a datetime can take
 _TIME_OF_DAY = re.compile(r"^([01]\d|2[0-3]):([0-5]\d):([0-5]\d)$")
 _LAYER_USER_TYPES = frozenset({"user_reference", "user"})  # the real API accepts both
 
@@ -219,10 +227,15 @@ def _parse_restriction(item: object, path: str) -> Restriction:
 
 def schedule_zone(time_zone: str) -> ZoneInfo:
     """The IANA zone named `time_zone`; ValueError naming `time_zone` if there is none."""
-    try:
-        return ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"time_zone: unknown IANA time zone {time_zone!r}") from None
+    if not isinstance(time_zone, str) or time_zone not in _known_zones():
+        raise ValueError(f"time_zone: unknown IANA time zone {str(time_zone)[:64]!r}")
+    return ZoneInfo(time_zone)
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    # Checking names against the list keeps odd input (paths, NUL bytes) away from the file system.
+    return frozenset(available_timezones())
 
 
 def _wall_clock(instant: datetime, zone: ZoneInfo) -> datetime:
@@ -292,6 +305,22 @@ def render_final(
                 final.append(Entry(entries[cursors[index]].user_id, piece_start, piece_end))
                 break
     return _merge_same_user(final)
+
+
+def coverage_percentage(entries: Sequence[Entry], since: datetime, until: datetime) -> float:
+    """Percentage (0-100) of [since, until) covered by disjoint `entries` already clipped to it."""
+    span = (_require_aware(until, "until") - _require_aware(since, "since")).total_seconds()
+    if span <= 0:
+        return 0.0
+    covered = sum((entry.end - entry.start).total_seconds() for entry in entries)
+    return 100.0 * covered / span
+
+
+def user_on_call_at(layers: Sequence[Layer], time_zone: str, instant: datetime) -> str | None:
+    """The id of the user on call at `instant` in the final schedule, or None if nobody is."""
+    instant = _require_aware(instant, "instant")
+    final = render_final(layers, time_zone, instant, instant + _RESOLUTION)
+    return final[0].user_id if final else None
 
 
 def _turns(layer: Layer, zone: ZoneInfo, low: datetime, high: datetime) -> list[Entry]:
