@@ -752,3 +752,5 @@ def test_render_rejects_bad_zone_and_naive_times(
 ) -> None:
     with pytest.raises(ValueError, match=rf"^{path}: "):
         render_layer(THREE_WEEKLY, time_zone, since, until)
+    with pytest.raises(ValueError, match=rf"^{path}: "):
+        render_final([], time_zone, since, until)

@@ -291,6 +291,9 @@ def render_final(
     layers: Sequence[Layer], time_zone: str, since: datetime, until: datetime
 ) -> list[Entry]:
     """The final schedule: later layers win where they have someone on call."""
+    schedule_zone(time_zone)  # bad arguments fail the same way with or without layers
+    _require_aware(since, "since")
+    _require_aware(until, "until")
     rendered = [render_layer(layer, time_zone, since, until) for layer in layers]
     instants = sorted({t for entries in rendered for e in entries for t in (e.start, e.end)})
     cursors = [0] * len(rendered)
