@@ -1,0 +1,45 @@
+"""One startup handler owns the settings: storage prefixes, finalizer, client and metrics in memo."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+
+from oncall_operator.api import GROUP
+from oncall_operator.handlers.glue import FINALIZER, SETTINGS
+from oncall_operator.metrics import OperatorMetrics
+from oncall_operator.pagerduty import PagerDutyClient
+
+
+@kopf.on.startup()
+def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    # Our own Events (Created, DriftCorrected, ...) say what happened; kopf's per-handler chatter would bury them.
+    settings.posting.level = logging.WARNING
+    settings.batching.worker_limit = SETTINGS.worker_limit
+    settings.watching.server_timeout = 300
+    settings.networking.request_timeout = 60
+
+    metrics = OperatorMetrics()
+    if SETTINGS.metrics_port:
+        metrics.serve(SETTINGS.metrics_port)
+    memo.metrics = metrics
+    memo.client = PagerDutyClient.from_env(hooks=metrics)
+    logger.info(
+        "oncall-operator configured: drift interval %ss, namespaces %s",
+        SETTINGS.drift_interval_seconds,
+        ",".join(SETTINGS.watch_namespaces) or "all",
+    )
+
+
+@kopf.on.cleanup()
+def close_client(*, memo: kopf.Memo, **_: Any) -> None:
+    client = memo.get("client")
+    if client is not None:
+        client.close()
