@@ -1,0 +1,64 @@
+"""The values the reconcile layer takes from and gives back to the kopf handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    """The parts of a resource's metadata a reconcile needs."""
+
+    namespace: str
+    name: str
+    kind: str
+    generation: int
+    annotations: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A Kubernetes Event to post on the object (Created, Adopted, Updated, DriftCorrected, ...)."""
+
+    type: Literal["Normal", "Warning"]
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one reconcile found and did."""
+
+    status: dict[str, Any]  # the complete new status (wire form, camelCase) to store
+    events: list[Event]
+    requeue_after: float | None  # run again after N seconds; None: only the drift timer
+    ready: bool
+
+
+@dataclass(frozen=True)
+class TeamInfo:
+    """An OnCallTeam as a referrer sees it (from a kopf index)."""
+
+    name: str
+    spec: Mapping[str, Any] | None
+    pagerduty_id: str | None
+    ready: bool
+
+
+@dataclass(frozen=True)
+class RotationInfo:
+    """A Rotation as a referrer sees it (from a kopf index)."""
+
+    name: str
+    pagerduty_id: str | None
+    ready: bool
+
+
+@dataclass(frozen=True)
+class References:
+    """Teams and rotations of the referrer's namespace, by name."""
+
+    teams: Mapping[str, TeamInfo] = field(default_factory=dict)
+    rotations: Mapping[str, RotationInfo] = field(default_factory=dict)
