@@ -7,7 +7,7 @@ import zoneinfo
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, field_validator
 from pydantic.alias_generators import to_camel
 
 GROUP = "oncall.dev"
@@ -46,7 +46,13 @@ def _check_time_zone(value: str) -> str:
 
 TimeZone = Annotated[
     str,
-    Field(min_length=1, max_length=64, description="IANA time zone name, e.g. Europe/Dublin."),
+    Field(
+        min_length=1,
+        max_length=64,
+        # The server can only check the shape; the operator checks the name against the IANA list.
+        pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
+        description="IANA time zone name, e.g. Europe/Dublin.",
+    ),
     AfterValidator(_check_time_zone),
 ]
 
@@ -91,7 +97,8 @@ class Weekday(StrEnum):
         return list(Weekday).index(self) + 1
 
 
-_TIME_OF_DAY = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+_START_OF_WINDOW = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+_END_OF_WINDOW = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
 _DAYS_UNIQUE_RULE: dict[str, JsonValue] = {
     "rule": "self.all(d, self.exists_one(e, e == d))",
     "message": "days must not repeat",
@@ -107,11 +114,21 @@ class TimeWindow(ApiModel):
         description="Days the window starts on (Mon..Sun).",
         json_schema_extra={"x-kubernetes-validations": [_DAYS_UNIQUE_RULE]},
     )
-    start: str = Field(pattern=_TIME_OF_DAY, description='Start time "HH:MM" in the time zone.')
+    start: str = Field(
+        pattern=_START_OF_WINDOW,
+        description='Start time "HH:MM" (00:00 to 23:59) in the time zone.',
+    )
     end: str = Field(
-        pattern=_TIME_OF_DAY,
+        pattern=_END_OF_WINDOW,
         description='End time "HH:MM" (may be "24:00"); an end not after start runs into the next day.',
     )
+
+    @field_validator("days")
+    @classmethod
+    def _days_do_not_repeat(cls, days: list[Weekday]) -> list[Weekday]:
+        if len(set(days)) != len(days):
+            raise ValueError("days must not repeat")
+        return days
 
     @property
     def start_minutes(self) -> int:
@@ -140,10 +157,10 @@ class BusinessHours(TimeWindow):
         json_schema_extra={"x-kubernetes-validations": [_DAYS_UNIQUE_RULE]},
     )
     start: str = Field(
-        default="09:00", pattern=_TIME_OF_DAY, description='Start "HH:MM" (default 09:00).'
+        default="09:00", pattern=_START_OF_WINDOW, description='Start "HH:MM" (default 09:00).'
     )
     end: str = Field(
-        default="17:00", pattern=_TIME_OF_DAY, description='End "HH:MM" (default 17:00).'
+        default="17:00", pattern=_END_OF_WINDOW, description='End "HH:MM" (default 17:00).'
     )
 
 

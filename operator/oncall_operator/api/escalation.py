@@ -10,11 +10,15 @@ from oncall_operator.api.common import ApiModel, CommonSpec, CommonStatus, Email
 
 
 class HandoffNotifications(StrEnum):
+    """When PagerDuty notifies on-call handoffs."""
+
     IF_HAS_SERVICES = "IfHasServices"
     ALWAYS = "Always"
 
 
 class UserTarget(ApiModel):
+    """A PagerDuty user paged directly, by email."""
+
     email: Email
 
 
@@ -45,6 +49,8 @@ class Target(ApiModel):
 
 
 class Rule(ApiModel):
+    """One escalation level: its targets are paged together."""
+
     escalate_after_minutes: int = Field(
         ge=1, le=10080, description="Minutes before escalating to the next rule (at least 1)."
     )
@@ -70,4 +76,4 @@ class EscalationPolicySpec(CommonSpec):
 
 
 class EscalationPolicyStatus(CommonStatus):
-    pass
+    """Observed state of the PagerDuty escalation policy, written by the operator."""

@@ -23,7 +23,17 @@ from oncall_operator.api.team import TeamRole
 _DURATION = re.compile(r"^([0-9]+[wdhm])+$")
 _DURATION_PART = re.compile(r"([0-9]+)([wdhm])")
 _UNIT_SECONDS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60}
-LOCAL_DATETIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?$"
+LOCAL_DATETIME_PATTERN = r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+# CEL twins of duration_seconds >= 1h and of datetime.fromisoformat, so the API server refuses
+# what the pydantic validators refuse (findAll and sum are Kubernetes CEL library functions).
+_SHIFT_AT_LEAST_AN_HOUR_RULE = (
+    "self.findAll('[0-9]+[wdhm]').map(p, int(p.substring(0, size(p) - 1)) * "
+    "(p.endsWith('w') ? 604800 : p.endsWith('d') ? 86400 : p.endsWith('h') ? 3600 : 60))"
+    ".sum() >= 3600"
+)
+_REAL_LOCAL_DATETIME_RULE = (
+    "timestamp(size(self) == 16 ? self + ':00Z' : self + 'Z') > timestamp('0001-01-01T00:00:00Z')"
+)
 
 
 def duration_seconds(text: str) -> int:
@@ -34,6 +44,8 @@ def duration_seconds(text: str) -> int:
 
 
 class Coverage(StrEnum):
+    """Which hours of the week a layer covers."""
+
     ALWAYS = "Always"
     BUSINESS_HOURS = "BusinessHours"
     OUT_OF_HOURS = "OutOfHours"
@@ -41,6 +53,8 @@ class Coverage(StrEnum):
 
 
 class ChangesTakeEffect(StrEnum):
+    """When an edit of a layer applies."""
+
     NEXT_HANDOFF = "NextHandoff"
     IMMEDIATELY = "Immediately"
 
@@ -51,6 +65,7 @@ class FromTeam(ApiModel):
     roles: list[TeamRole] = Field(
         default_factory=lambda: [TeamRole.RESPONDER],
         min_length=1,
+        max_length=3,
         description="Team members with these roles take part, in team order (default responder).",
     )
 
@@ -108,12 +123,25 @@ class Layer(ApiModel):
     )
     participants: Participants = Field(description="Who takes turns on this layer.")
     shift_length: str = Field(
-        pattern=r"^([0-9]+[wdhm])+$",
-        description="Length of one shift, e.g. 1w, 1d, 12h (units w, d, h, m); at least 1h.",
+        max_length=28,
+        pattern=r"^([0-9]{1,6}[wdhm]){1,4}$",
+        description="Length of one shift, e.g. 1w, 1d, 12h or 1d12h (units w, d, h, m); at least 1h.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": _SHIFT_AT_LEAST_AN_HOUR_RULE, "message": "shiftLength must be at least 1h"}
+            ]
+        },
     )
     handoff: str = Field(
+        max_length=19,
         pattern=LOCAL_DATETIME_PATTERN,
-        description="Local date-time (no offset) in timeZone of one handoff: the rotation anchor.",
+        description="Local date-time (YYYY-MM-DDTHH:MM[:SS], no offset) in timeZone of one handoff: "
+        "the rotation anchor.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {"rule": _REAL_LOCAL_DATETIME_RULE, "message": "handoff is not a real date-time"}
+            ]
+        },
     )
     coverage: Coverage = Field(
         default=Coverage.ALWAYS,
@@ -215,17 +243,23 @@ class RotationSpec(CommonSpec):
 
 
 class LayerStatus(ApiModel):
+    """The PagerDuty layer that carries one spec layer."""
+
     name: str = Field(description="Layer name from the spec.")
     id: str = Field(description="Id of the PagerDuty schedule layer.")
 
 
 class OnCallStatus(ApiModel):
+    """Who is on call now and who follows."""
+
     now: str | None = Field(default=None, description="Email of the person on call now.")
     until: str | None = Field(default=None, description="When the current shift ends (RFC 3339).")
     next: str | None = Field(default=None, description="Email of the next person on call.")
 
 
 class PersonLoad(ApiModel):
+    """One person's on-call load over the next 28 days."""
+
     email: str = Field(description="The person.")
     hours: float = Field(ge=0, description="Hours on call over the next 28 days.")
     out_of_hours_hours: float = Field(ge=0, description="Of those, hours outside business hours.")
@@ -233,6 +267,8 @@ class PersonLoad(ApiModel):
 
 
 class RotationStatus(CommonStatus):
+    """Observed state of the PagerDuty schedule, written by the operator."""
+
     layers: list[LayerStatus] = Field(
         default_factory=list, description="PagerDuty layer id of each spec layer."
     )

@@ -28,6 +28,17 @@ class TeamRole(StrEnum):
 class Member(ApiModel):
     """A person on the team, identified by the email of their PagerDuty user."""
 
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {
+                    "rule": "!has(self.since) || !has(self.until) || self.since <= self.until",
+                    "message": "until must not be before since",
+                }
+            ]
+        }
+    }
+
     email: Email
     role: TeamRole = Field(
         default=TeamRole.RESPONDER,
@@ -89,7 +100,8 @@ class OnCallTeamSpec(CommonSpec):
 
     members: list[Member] = Field(
         default_factory=list,
-        max_length=500,
+        # The uniqueness rule compares every pair: 200 keeps its CEL cost inside the API server's budget.
+        max_length=200,
         description="Members in order; the order is the default rotation order.",
         json_schema_extra={
             "x-kubernetes-validations": [
@@ -138,5 +150,7 @@ class PagesStatus(ApiModel):
 
 
 class OnCallTeamStatus(CommonStatus):
+    """Observed state of the PagerDuty team, written by the operator."""
+
     members: MembersStatus | None = Field(default=None, description="Membership resolution.")
     pages: PagesStatus | None = Field(default=None, description="Recent out-of-hours pages.")
