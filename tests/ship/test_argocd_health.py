@@ -1,0 +1,92 @@
+"""Argo CD health checks of the three kinds, run the way Argo CD runs them: Lua 5.1 (Argo CD's
+gopher-lua dialect) with `obj` set to the object, against the sample objects in
+tests/ship/argocd/<group>/<Kind>/ laid out like Argo CD's resource_customizations tests
+(health_test.yaml listing testdata/*.yaml with the expected status and message)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import lupa.lua51
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+HEALTH_LUA = REPO / "deploy" / "argocd" / "health.lua"
+ARGOCD_CM_PATCH = REPO / "deploy" / "argocd" / "argocd-cm-patch.yaml"
+CASES_ROOT = Path(__file__).parent / "argocd"
+GROUP = "oncall.dev"
+KINDS = ("OnCallTeam", "Rotation", "EscalationPolicy")
+HEALTH_STATUSES = {"Healthy", "Progressing", "Degraded", "Suspended"}
+
+# Argo CD opens only Lua's base, table, string and math libraries for health scripts.
+UNAVAILABLE_IN_ARGOCD = ("io", "os", "require", "dofile", "loadfile", "load", "loadstring", "debug")
+
+
+def health_key(kind: str) -> str:
+    return f"resource.customizations.health.{GROUP}_{kind}"
+
+
+def argocd_cm_scripts() -> dict[str, str]:
+    data: dict[str, str] = yaml.safe_load(ARGOCD_CM_PATCH.read_text())["data"]
+    return data
+
+
+def run_health_check(script: str, obj: dict[str, Any]) -> dict[str, Any]:
+    lua = lupa.lua51.LuaRuntime()
+    lua_globals = lua.globals()
+    for name in UNAVAILABLE_IN_ARGOCD:
+        lua_globals[name] = None
+    lua_globals.obj = lua.table_from(obj, recursive=True)
+    result = lua.execute(script)
+    return {"status": result["status"], "message": result["message"]}
+
+
+def health_cases() -> Iterator[Any]:
+    for health_test in sorted(CASES_ROOT.glob(f"{GROUP}/*/health_test.yaml")):
+        kind = health_test.parent.name
+        for case in yaml.safe_load(health_test.read_text())["tests"]:
+            input_path = health_test.parent / case["inputPath"]
+            yield pytest.param(
+                kind, input_path, case["healthStatus"], id=f"{kind}-{input_path.stem}"
+            )
+
+
+@pytest.mark.parametrize(("kind", "input_path", "expected"), list(health_cases()))
+def test_health_check_returns_the_expected_status(
+    kind: str, input_path: Path, expected: dict[str, str]
+) -> None:
+    obj = yaml.safe_load(input_path.read_text())
+    assert obj["kind"] == kind, f"{input_path} holds a {obj['kind']}, not a {kind}"
+    script = argocd_cm_scripts()[health_key(kind)]
+
+    assert run_health_check(script, obj) == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_has_cases_for_every_health_status(kind: str) -> None:
+    cases = yaml.safe_load((CASES_ROOT / GROUP / kind / "health_test.yaml").read_text())["tests"]
+
+    assert {case["healthStatus"]["status"] for case in cases} == HEALTH_STATUSES
+
+
+def test_argocd_cm_patch_installs_health_lua_for_exactly_the_three_kinds() -> None:
+    scripts = argocd_cm_scripts()
+    source = HEALTH_LUA.read_text()
+
+    assert set(scripts) == {health_key(kind) for kind in KINDS}
+    for key, script in scripts.items():
+        assert script == source, (
+            f"{ARGOCD_CM_PATCH.name}: {key} differs from health.lua; paste health.lua into it again"
+        )
+
+
+def test_every_served_kind_has_a_health_check() -> None:
+    crd_kinds = {
+        yaml.safe_load(path.read_text())["spec"]["names"]["kind"]
+        for path in sorted((REPO / "crds").glob(f"{GROUP}_*.yaml"))
+    }
+
+    assert crd_kinds == set(KINDS)
