@@ -1,0 +1,312 @@
+"""deploy/: the hardening, probes, secret handling and least-privilege RBAC the manifests promise,
+checked on the files themselves and, where a kubectl is at hand, on what kustomize renders."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.ship.manifests import (
+    BASE,
+    DEPLOY,
+    OPERATOR_NAMESPACE,
+    RBAC_KINDS,
+    REPO,
+    SERVICE_ACCOUNT,
+    SINGLE_NAMESPACE,
+    Manifest,
+    find_kubectl,
+    kustomization_resources,
+    kustomize,
+    of_kinds,
+    only,
+)
+
+KUSTOMIZATIONS = [
+    BASE,
+    SINGLE_NAMESPACE,
+    DEPLOY / "argocd" / "crds",
+]
+KIND_NAMES = {"oncallteams", "rotations", "escalationpolicies"}
+FORBIDDEN_RESOURCES = {
+    "secrets",
+    "pods/exec",
+    "namespaces",
+    "clusterroles",
+    "roles",
+    "rolebindings",
+}
+
+
+@pytest.fixture(scope="module")
+def base() -> list[Manifest]:
+    return kustomization_resources(BASE)
+
+
+@pytest.fixture(scope="module")
+def kubectl() -> str:
+    found = find_kubectl()
+    if found is None:
+        pytest.skip("no kubectl: neither the control plane's build nor one on PATH")
+    return found
+
+
+def operator_container(manifests: list[Manifest]) -> dict[str, Any]:
+    deployment = only(manifests, "Deployment", "oncall-operator")
+    containers: list[dict[str, Any]] = deployment["spec"]["template"]["spec"]["containers"]
+    named = [c for c in containers if c["name"] == "operator"]
+    assert len(named) == 1, "the Deployment has one container named operator"
+    return named[0]
+
+
+def env_of(container: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def dockerfile_text() -> str:
+    return (REPO / "Dockerfile").read_text()
+
+
+def dockerfile_user() -> str:
+    users = re.findall(r"^USER\s+(\S+)", dockerfile_text(), flags=re.MULTILINE)
+    return str(users[-1])
+
+
+# The hardened pod
+
+
+def test_pod_runs_as_the_images_numeric_non_root_user(base: list[Manifest]) -> None:
+    pod = only(base, "Deployment")["spec"]["template"]["spec"]
+    uid, gid = (int(part) for part in dockerfile_user().split(":"))
+
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["runAsGroup"]) == (uid, gid)
+    assert uid != 0
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["serviceAccountName"] == SERVICE_ACCOUNT
+
+
+def test_container_is_locked_down(base: list[Manifest]) -> None:
+    security = operator_container(base)["securityContext"]
+
+    assert security["runAsNonRoot"] is True
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert "privileged" not in security
+
+
+def test_only_writable_path_is_an_emptydir_on_tmp(base: list[Manifest]) -> None:
+    pod = only(base, "Deployment")["spec"]["template"]["spec"]
+    mounts = operator_container(base)["volumeMounts"]
+
+    assert [m["mountPath"] for m in mounts] == ["/tmp"]
+    assert all("emptyDir" in volume for volume in pod["volumes"])
+
+
+def test_probes_hit_kopfs_liveness_endpoint_on_the_port_the_image_serves(
+    base: list[Manifest],
+) -> None:
+    container = operator_container(base)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    liveness_port = re.search(r"--liveness=http://0\.0\.0\.0:(\d+)/healthz", dockerfile_text())
+
+    assert liveness_port is not None
+    for probe in ("livenessProbe", "readinessProbe"):
+        http_get = container[probe]["httpGet"]
+        assert http_get["path"] == "/healthz"
+        assert ports[http_get["port"]] == int(liveness_port.group(1))
+    assert env_of(container)["ONCALL_LIVENESS_PORT"] == liveness_port.group(1)
+
+
+def test_metrics_port_is_declared_and_served_by_the_service(base: list[Manifest]) -> None:
+    container = operator_container(base)
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    service = only(base, "Service", "oncall-operator-metrics")
+
+    assert ports["metrics"] == int(env_of(container)["ONCALL_METRICS_PORT"]) == 9090
+    assert service["spec"]["ports"] == [{"name": "metrics", "port": 9090, "targetPort": "metrics"}]
+    assert (
+        service["spec"]["selector"] == only(base, "Deployment")["spec"]["selector"]["matchLabels"]
+    )
+
+
+def test_resources_have_requests_and_limits(base: list[Manifest]) -> None:
+    resources = operator_container(base)["resources"]
+
+    assert set(resources["requests"]) == {"cpu", "memory"}
+    assert set(resources["limits"]) >= {"memory"}
+
+
+def test_token_comes_from_a_secret_and_no_env_value_holds_a_secret(base: list[Manifest]) -> None:
+    env = env_of(operator_container(base))
+
+    assert env["PAGERDUTY_API_TOKEN"] == {
+        "secretKeyRef": {"name": "pagerduty-api-token", "key": "token"}
+    }
+    for name, value in env.items():
+        if re.search("TOKEN|SECRET|PASSWORD|KEY", name):
+            assert isinstance(value, dict), f"{name} must come from a Secret, not a literal"
+
+
+def test_one_operator_at_a_time(base: list[Manifest]) -> None:
+    # kopf runs standalone (no peering): a rolling update would run two operators at once.
+    spec = only(base, "Deployment")["spec"]
+
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+
+
+def test_operator_namespace_enforces_the_restricted_pod_security_standard(
+    base: list[Manifest],
+) -> None:
+    labels = only(base, "Namespace", OPERATOR_NAMESPACE)["metadata"]["labels"]
+
+    assert labels["pod-security.kubernetes.io/enforce"] == "restricted"
+
+
+def test_base_lists_every_manifest_file_it_has() -> None:
+    listed = set(yaml.safe_load((BASE / "kustomization.yaml").read_text())["resources"])
+    present = {p.name for p in BASE.glob("*.yaml")} - {"kustomization.yaml"}
+
+    assert listed == present
+
+
+# Least-privilege RBAC
+
+
+def rbac_rules(manifests: list[Manifest]) -> list[dict[str, Any]]:
+    return [rule for role in of_kinds(manifests, ["ClusterRole", "Role"]) for rule in role["rules"]]
+
+
+def all_rules() -> list[tuple[str, dict[str, Any]]]:
+    manifests = kustomization_resources(BASE) + kustomization_resources(SINGLE_NAMESPACE)
+    return [
+        (role["kind"], rule)
+        for role in of_kinds(manifests, ["ClusterRole", "Role"])
+        for rule in role["rules"]
+    ]
+
+
+@pytest.mark.parametrize(("kind", "rule"), all_rules())
+def test_rbac_rule_has_no_wildcards_and_grants_nothing_sensitive(
+    kind: str, rule: dict[str, Any]
+) -> None:
+    for field in ("apiGroups", "resources", "verbs"):
+        assert "*" not in rule[field], f"{kind} rule {rule} has a wildcard in {field}"
+    assert not set(rule["resources"]) & FORBIDDEN_RESOURCES
+    assert not set(rule["verbs"]) & {
+        "delete",
+        "deletecollection",
+        "escalate",
+        "bind",
+        "impersonate",
+    }
+    assert "resourceNames" not in rule and "nonResourceURLs" not in rule
+
+
+def test_cluster_role_grants_exactly_what_the_operator_uses(base: list[Manifest]) -> None:
+    granted = {
+        (group, resource): sorted(rule["verbs"])
+        for rule in rbac_rules(base)
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+    }
+    expected = {
+        **{("oncall.dev", kind): ["get", "list", "patch", "watch"] for kind in KIND_NAMES},
+        **{("oncall.dev", f"{kind}/status"): ["get", "patch", "update"] for kind in KIND_NAMES},
+        ("", "events"): ["create", "patch"],
+        ("events.k8s.io", "events"): ["create", "patch"],
+        ("apiextensions.k8s.io", "customresourcedefinitions"): ["list", "watch"],
+    }
+
+    assert granted == expected
+
+
+def test_single_namespace_role_is_the_cluster_role_without_cluster_scoped_rules(
+    base: list[Manifest],
+) -> None:
+    role = only(kustomization_resources(SINGLE_NAMESPACE), "Role")
+    namespaced_rules = [
+        rule for rule in rbac_rules(base) if rule["apiGroups"] != ["apiextensions.k8s.io"]
+    ]
+
+    assert role["rules"] == namespaced_rules
+
+
+def test_bindings_name_the_operators_service_account() -> None:
+    manifests = kustomization_resources(BASE) + kustomization_resources(SINGLE_NAMESPACE)
+    for binding in of_kinds(manifests, ["ClusterRoleBinding", "RoleBinding"]):
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": SERVICE_ACCOUNT, "namespace": OPERATOR_NAMESPACE}
+        ]
+        role_kind = "ClusterRole" if binding["kind"] == "ClusterRoleBinding" else "Role"
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": role_kind,
+            "name": "oncall-operator",
+        }
+
+
+# What kustomize renders
+
+
+@pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda d: str(d.relative_to(REPO)))
+def test_kustomization_renders(kubectl: str, directory: Path) -> None:
+    assert kustomize(directory, kubectl)
+
+
+def test_base_renders_everything_into_the_operator_namespace(kubectl: str) -> None:
+    rendered = kustomize(BASE, kubectl)
+    cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
+
+    for manifest in rendered:
+        if manifest["kind"] not in cluster_scoped:
+            assert manifest["metadata"]["namespace"] == OPERATOR_NAMESPACE, manifest["kind"]
+
+
+def test_single_namespace_overlay_watches_one_namespace_with_a_role_only(kubectl: str) -> None:
+    rendered = kustomize(SINGLE_NAMESPACE, kubectl)
+    rbac = of_kinds(rendered, RBAC_KINDS)
+    container = operator_container(rendered)
+    role_namespace = only(rendered, "Role")["metadata"]["namespace"]
+
+    assert sorted(m["kind"] for m in rbac) == ["Role", "RoleBinding"]
+    assert only(rendered, "RoleBinding")["metadata"]["namespace"] == role_namespace
+    assert container["args"] == [f"--namespace={role_namespace}"]
+    assert env_of(container)["ONCALL_WATCH_NAMESPACES"] == role_namespace
+
+
+def test_argocd_crds_come_in_an_earlier_sync_wave_and_are_never_pruned(kubectl: str) -> None:
+    rendered = kustomize(DEPLOY / "argocd" / "crds", kubectl)
+    crd_files = sorted((REPO / "crds").glob("oncall.dev_*.yaml"))
+
+    assert len(rendered) == len(crd_files) > 0
+    for crd in rendered:
+        annotations = crd["metadata"]["annotations"]
+        assert crd["kind"] == "CustomResourceDefinition"
+        assert int(annotations["argocd.argoproj.io/sync-wave"]) < 0
+        assert annotations["argocd.argoproj.io/sync-options"] == "Prune=false,Delete=false"
+
+
+def test_example_applications_point_at_paths_that_exist() -> None:
+    applications = [
+        doc
+        for doc in yaml.safe_load_all((DEPLOY / "argocd" / "applications.yaml").read_text())
+        if doc
+    ]
+    own_paths = [
+        source["path"]
+        for app in applications
+        for source in app["spec"].get("sources", [app["spec"].get("source")])
+        if source and source["repoURL"].endswith("/oncall-operator.git")
+    ]
+
+    assert {app["kind"] for app in applications} == {"Application"}
+    assert own_paths
+    for path in own_paths:
+        assert (REPO / path / "kustomization.yaml").exists(), path
