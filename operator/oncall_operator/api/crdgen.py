@@ -210,7 +210,8 @@ def crd(kind: KindDefinition) -> dict[str, Any]:
                 "description": "Versioned schema of this representation: oncall.dev/v1alpha1.",
             },
             "kind": {"type": "string", "description": f"Kind of this object: {kind.kind}."},
-            "metadata": {"type": "object", "description": "Standard Kubernetes object metadata."},
+            # The API server refuses anything but the type here (it owns metadata's schema).
+            "metadata": {"type": "object"},
             "spec": spec,
             "status": status,
         },

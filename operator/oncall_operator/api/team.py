@@ -100,8 +100,8 @@ class OnCallTeamSpec(CommonSpec):
 
     members: list[Member] = Field(
         default_factory=list,
-        # The uniqueness rule compares every pair: 200 keeps its CEL cost inside the API server's budget.
-        max_length=200,
+        # The uniqueness rule compares every pair: 150 keeps its CEL cost inside the API server's budget.
+        max_length=150,
         description="Members in order; the order is the default rotation order.",
         json_schema_extra={
             "x-kubernetes-validations": [
