@@ -310,3 +310,13 @@ def test_example_applications_point_at_paths_that_exist() -> None:
     assert own_paths
     for path in own_paths:
         assert (REPO / path / "kustomization.yaml").exists(), path
+
+
+def test_crds_kustomization_lists_every_crd_and_hides_from_kubectl_apply() -> None:
+    crds = REPO / "crds"
+    kustomization = yaml.safe_load((crds / "Kustomization").read_text())
+    manifest_files = {p.name for p in crds.iterdir() if p.suffix in {".yaml", ".yml", ".json"}}
+
+    # `kubectl apply -f crds/` reads every .yaml/.yml/.json file: they must all be CRDs.
+    assert manifest_files == {p.name for p in crds.glob("oncall.dev_*.yaml")}
+    assert set(kustomization["resources"]) == manifest_files
