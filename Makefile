@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit crds demo demo-down controlplane-binaries emulator clean kind-e2e
+.PHONY: venv test lint unit crds demo demo-down controlplane-binaries emulator clean kind-e2e lint-ship
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,3 +44,12 @@ emulator: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+## lint-ship: hadolint on the Dockerfile and shellcheck on hack/*.sh (tests/ship runs them too)
+lint-ship: $(STAMP)
+	$(BIN)/hadolint Dockerfile
+	$(BIN)/shellcheck hack/*.sh
+
+## kind-e2e: the image end to end on a throwaway kind cluster (needs docker, kind, kubectl)
+kind-e2e:
+	hack/kind-e2e.sh
