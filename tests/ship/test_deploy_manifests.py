@@ -30,6 +30,7 @@ KUSTOMIZATIONS = [
     BASE,
     SINGLE_NAMESPACE,
     DEPLOY / "argocd" / "crds",
+    DEPLOY / "overlays" / "kind-e2e",
 ]
 KIND_NAMES = {"oncallteams", "rotations", "escalationpolicies"}
 FORBIDDEN_RESOURCES = {
