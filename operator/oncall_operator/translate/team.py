@@ -1,0 +1,93 @@
+"""OnCallTeam -> a PagerDuty team document and the memberships it should have."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from oncall_operator.api import Member, OnCallTeamSpec, TeamRole
+from oncall_operator.translate.identity import ObjectIdentity, managed_description
+
+EXPIRY_WARNING = dt.timedelta(days=30)
+
+
+def team_doc(identity: ObjectIdentity, spec: OnCallTeamSpec) -> dict[str, Any]:
+    """Body of a PagerDuty team create or update."""
+    return {
+        "type": "team",
+        "name": spec.display_name or identity.name,
+        "description": managed_description(spec.description, identity),
+    }
+
+
+def team_drift(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
+    """One line per field the spec owns (name, description) that PagerDuty's copy differs in."""
+    return [
+        f"{name} differs"
+        for name in ("name", "description")
+        if (existing.get(name) or "") != (desired.get(name) or "")
+    ]
+
+
+def active_members(
+    spec: OnCallTeamSpec, today: dt.date, roles: Collection[TeamRole]
+) -> list[Member]:
+    """Members with one of `roles` whose term covers today, in team order."""
+    return [m for m in spec.members if m.role in roles and m.is_active(today)]
+
+
+@dataclass(frozen=True)
+class DesiredMembership:
+    """The team's PagerDuty memberships as the spec wants them today."""
+
+    roles: dict[str, str]  # PagerDuty user id -> role, for active members who resolved
+    unresolved: list[str]  # spec emails with no PagerDuty user, in spec order
+    expiring_soon: list[str]  # active members whose term ends within EXPIRY_WARNING
+    inactive: list[str]  # members before their `since` or after their `until`
+
+
+def desired_membership(
+    spec: OnCallTeamSpec, user_ids: Mapping[str, str], today: dt.date
+) -> DesiredMembership:
+    """Memberships for today; `user_ids` maps lower-cased emails to PagerDuty user ids."""
+    roles: dict[str, str] = {}
+    unresolved: list[str] = []
+    expiring: list[str] = []
+    inactive: list[str] = []
+    for member in spec.members:
+        user_id = user_ids.get(member.email.lower())
+        if user_id is None:
+            unresolved.append(member.email)
+        if not member.is_active(today):
+            inactive.append(member.email)
+            continue
+        if member.until is not None and member.until - today <= EXPIRY_WARNING:
+            expiring.append(member.email)
+        if user_id is not None:
+            roles[user_id] = member.role.value
+    return DesiredMembership(
+        roles=roles, unresolved=unresolved, expiring_soon=expiring, inactive=inactive
+    )
+
+
+@dataclass(frozen=True)
+class MembershipChanges:
+    """What to do to PagerDuty's memberships to reach the desired ones."""
+
+    add: dict[str, str] = field(default_factory=dict)  # user id -> role
+    change_role: dict[str, str] = field(default_factory=dict)  # user id -> new role
+    remove: list[str] = field(default_factory=list)  # user ids
+
+    def is_empty(self) -> bool:
+        return not (self.add or self.change_role or self.remove)
+
+
+def membership_changes(desired: Mapping[str, str], actual: Mapping[str, str]) -> MembershipChanges:
+    """The difference between desired and actual memberships (user id -> role)."""
+    return MembershipChanges(
+        add={u: r for u, r in desired.items() if u not in actual},
+        change_role={u: r for u, r in desired.items() if u in actual and actual[u] != r},
+        remove=[u for u in actual if u not in desired],
+    )
