@@ -3,12 +3,14 @@ checked on the files themselves and, where a kubectl is at hand, on what kustomi
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from kopf.cli import run as kopf_run
 
 from tests.ship.manifests import (
     BASE,
@@ -70,6 +72,16 @@ def env_of(container: dict[str, Any]) -> dict[str, Any]:
 
 def dockerfile_text() -> str:
     return (REPO / "Dockerfile").read_text()
+
+
+def kopf_run_params(container: dict[str, Any]) -> dict[str, Any]:
+    """How `kopf run` parses the image's ENTRYPOINT followed by the container's args."""
+    entrypoint = re.search(r"^ENTRYPOINT (\[.*\])$", dockerfile_text(), flags=re.MULTILINE)
+    assert entrypoint is not None
+    command = [*json.loads(entrypoint.group(1)), *container["args"]]
+    assert command[:2] == ["kopf", "run"]
+    params: dict[str, Any] = kopf_run.make_context("run", command[2:]).params
+    return params
 
 
 def dockerfile_user() -> str:
@@ -152,6 +164,15 @@ def test_token_comes_from_a_secret_and_no_env_value_holds_a_secret(base: list[Ma
     for name, value in env.items():
         if re.search("TOKEN|SECRET|PASSWORD|KEY", name):
             assert isinstance(value, dict), f"{name} must come from a Secret, not a literal"
+
+
+def test_base_runs_kopf_standalone_on_every_namespace(base: list[Manifest]) -> None:
+    params = kopf_run_params(operator_container(base))
+
+    assert params["standalone"] is True
+    assert params["clusterwide"] is True
+    assert params["namespaces"] == ()
+    assert params["modules"] == ("oncall_operator.handlers",)
 
 
 def test_one_operator_at_a_time(base: list[Manifest]) -> None:
@@ -279,6 +300,8 @@ def test_single_namespace_overlay_watches_one_namespace_with_a_role_only(kubectl
     assert sorted(m["kind"] for m in rbac) == ["Role", "RoleBinding"]
     assert only(rendered, "RoleBinding")["metadata"]["namespace"] == role_namespace
     assert container["args"] == [f"--namespace={role_namespace}"]
+    assert kopf_run_params(container)["namespaces"] == (role_namespace,)
+    assert kopf_run_params(container)["clusterwide"] is False
     assert env_of(container)["ONCALL_WATCH_NAMESPACES"] == role_namespace
 
 
