@@ -167,16 +167,16 @@ def schedule_drift(
         )
         return lines
     for got, wanted in zip(have, want, strict=True):
-        for label, attribute in (
-            ("users", "users"),
-            ("rotation virtual start", "virtual_start"),
-            ("turn length", "turn_seconds"),
-            ("restrictions", "restrictions"),
-            ("end", "end"),
-            ("start", "future_start"),
+        for what, attribute in (
+            ("users differ", "users"),
+            ("rotation virtual start differs", "virtual_start"),
+            ("turn length differs", "turn_seconds"),
+            ("restrictions differ", "restrictions"),
+            ("end differs", "end"),
+            ("start differs", "future_start"),
         ):
             if getattr(got, attribute) != getattr(wanted, attribute):
-                lines.append(f"layer {wanted.name}: {label} differs")
+                lines.append(f"layer {wanted.name}: {what}")
     return lines
 
 
