@@ -1,0 +1,231 @@
+"""What wraps every request: auth, PagerDuty's rate limit, fault injection and the request log.
+
+Controls is shared by the HTTP middleware (server thread) and the Python API (caller's thread),
+so every change goes through its lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import hmac
+import math
+import random
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from oncall_operator.emulator.errors import (
+    AUTHENTICATION_FAILED,
+    RATE_LIMITED,
+    ApiError,
+    not_found,
+)
+
+ADMIN_PREFIX = "/_emulator/"
+RATE_WINDOW_SECONDS = 60.0
+DEFAULT_RATE_LIMIT = 960  # per minute per key (PagerDuty support docs, "REST API rate limits")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class ScriptedResponse:
+    """A canned answer for the next `times` requests matching method and path."""
+
+    method: str
+    path: str
+    status: int
+    body: Any = None
+    headers: dict[str, str] | None = None
+    times: int = 1
+
+    def matches(self, request: web.Request) -> bool:
+        path = request.path_qs if "?" in self.path else request.path
+        return self.method == request.method and self.path == path
+
+    def response(self) -> web.Response:
+        if self.body is None and self.status >= 400:
+            body: Any = ApiError(self.status, None, _reason(self.status)).body()
+        else:
+            body = self.body
+        if body is None:
+            return web.Response(status=self.status, headers=self.headers)
+        return web.json_response(body, status=self.status, headers=self.headers)
+
+
+def _reason(status: int) -> str:
+    return web.Response(status=status).reason or "Error"
+
+
+class Controls:
+    """Rate limit, faults, scripted responses and the request log of one emulator."""
+
+    def __init__(self, token: str, rate_limit_per_minute: int = DEFAULT_RATE_LIMIT) -> None:
+        self._token = token.encode()
+        self._lock = threading.Lock()
+        self._rate_limit = rate_limit_per_minute
+        self._hits: dict[bytes, collections.deque[float]] = {}
+        self._error_rate = 0.0
+        self._latency = 0.0
+        self._error_status = 500
+        self._scripts: list[ScriptedResponse] = []
+        self._log: list[dict[str, Any]] = []
+        self._random = random.Random()  # noqa: S311 - fault injection, not security
+
+    # -- configuration (Python API and admin endpoints) ---------------------------------
+
+    def set_rate_limit(self, per_minute: int) -> None:
+        if per_minute < 1:
+            raise ValueError("rate_limit: must be at least 1 request per minute")
+        with self._lock:
+            self._rate_limit = per_minute
+            self._hits.clear()
+
+    def set_faults(
+        self, error_rate: float = 0.0, latency_seconds: float = 0.0, error_status: int = 500
+    ) -> None:
+        if not 0.0 <= error_rate <= 1.0:
+            raise ValueError("error_rate: must be between 0 and 1")
+        if not 0.0 <= latency_seconds <= 60.0:
+            raise ValueError("latency_seconds: must be between 0 and 60")
+        if not 400 <= error_status <= 599:
+            raise ValueError("error_status: must be an HTTP error status (400-599)")
+        with self._lock:
+            self._error_rate, self._latency = error_rate, latency_seconds
+            self._error_status = error_status
+
+    def script_response(self, script: ScriptedResponse) -> None:
+        if not 100 <= script.status <= 599:
+            raise ValueError("status: must be an HTTP status")
+        if script.times < 1:
+            raise ValueError("times: must be at least 1")
+        if not script.path.startswith("/"):
+            raise ValueError("path: must start with /")
+        with self._lock:
+            self._scripts.append(script)
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(entry) for entry in self._log]
+
+    def clear_requests(self) -> None:
+        with self._lock:
+            self._log.clear()
+
+    def reset(self) -> None:
+        """Back to a quiet emulator: no faults, no scripts, empty log and rate-limit window."""
+        with self._lock:
+            self._error_rate, self._latency, self._error_status = 0.0, 0.0, 500
+            self._scripts.clear()
+            self._log.clear()
+            self._hits.clear()
+
+    # -- the request path ------------------------------------------------------------------
+
+    def authenticated(self, request: web.Request) -> bytes | None:
+        """The key the request carries if it is the emulator's token, else None."""
+        header = request.headers.get("Authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme not in ("Token", "Bearer"):
+            return None
+        key = value.removeprefix("token=").encode() if scheme == "Token" else value.encode()
+        return key if hmac.compare_digest(key, self._token) else None
+
+    def take(self, key: bytes) -> tuple[bool, dict[str, str]]:
+        """Count one request for `key`; (allowed, ratelimit-* headers)."""
+        with self._lock:
+            moment = time.monotonic()
+            hits = self._hits.setdefault(key, collections.deque())
+            while hits and hits[0] <= moment - RATE_WINDOW_SECONDS:
+                hits.popleft()
+            allowed = len(hits) < self._rate_limit
+            if allowed:
+                hits.append(moment)
+            reset = math.ceil(hits[0] + RATE_WINDOW_SECONDS - moment) if hits else 0
+            headers = {
+                "ratelimit-limit": str(self._rate_limit),
+                "ratelimit-remaining": str(max(self._rate_limit - len(hits), 0)),
+                "ratelimit-reset": str(max(reset, 1) if not allowed else reset),
+            }
+            return allowed, headers
+
+    def next_fault(self, request: web.Request) -> tuple[web.Response | None, float]:
+        """A scripted or random error response for this request (or None) and latency to add."""
+        with self._lock:
+            for script in self._scripts:
+                if script.matches(request):
+                    script.times -= 1
+                    if script.times == 0:
+                        self._scripts.remove(script)
+                    return script.response(), self._latency
+            if self._error_rate and self._random.random() < self._error_rate:
+                error = ApiError(self._error_status, None, _reason(self._error_status))
+                return error.response(), self._latency
+            return None, self._latency
+
+    def record(self, request: web.Request, status: int) -> None:
+        entry = {
+            "method": request.method,
+            "path": request.path_qs,
+            "status": status,
+            "time": datetime.now(UTC).isoformat(),
+        }
+        with self._lock:
+            self._log.append(entry)
+
+
+def middleware(controls: Controls) -> Middleware:
+    """One aiohttp middleware doing, in order: log, auth, rate limit, faults, errors as JSON."""
+
+    @web.middleware
+    async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
+        is_admin = request.path.startswith(ADMIN_PREFIX)
+        response = await _answer(controls, request, handler, is_admin)
+        if not is_admin:
+            controls.record(request, response.status)
+        return response
+
+    return emulate
+
+
+async def _answer(
+    controls: Controls, request: web.Request, handler: Handler, is_admin: bool
+) -> web.StreamResponse:
+    key = controls.authenticated(request)
+    if key is None:
+        return ApiError(401, AUTHENTICATION_FAILED, "Unauthorized").response()
+    if is_admin:
+        return await _handled(request, handler, {})
+    allowed, headers = controls.take(key)
+    if not allowed:
+        return ApiError(429, RATE_LIMITED, "Rate Limit Exceeded").response(headers)
+    fault, latency = controls.next_fault(request)
+    if latency:
+        await asyncio.sleep(latency)
+    if fault is not None:
+        return fault
+    return await _handled(request, handler, headers)
+
+
+async def _handled(
+    request: web.Request, handler: Handler, headers: dict[str, str]
+) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except ApiError as error:
+        response = error.response()
+    except web.HTTPNotFound:
+        response = not_found().response()
+    except web.HTTPMethodNotAllowed as error:
+        response = ApiError(405, None, "Method Not Allowed").response(
+            {"Allow": ",".join(sorted(error.allowed_methods))}
+        )
+    response.headers.update(headers)
+    return response

@@ -1,0 +1,846 @@
+"""The PagerDuty REST endpoints the emulator serves, with PagerDuty's semantics (NOTES.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from oncall_operator.emulator import rendering
+from oncall_operator.emulator.errors import invalid, not_found
+from oncall_operator.emulator.state import Account, JSONDict, new_id
+from oncall_operator.emulator.validation import BodyValidator
+
+HTML_BASE = "https://emulator.pagerduty.local"
+PAGINATION_CAP = 10_000  # offset + limit beyond this is answered 400
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+ONCALL_MAX_RANGE = timedelta(days=90)
+INCIDENT_MAX_RANGE = timedelta(days=183)  # "6 months"
+INCIDENT_DEFAULT_RANGE = timedelta(days=30)
+SCHEDULE_DEFAULT_RANGE = timedelta(weeks=2)
+_TYPE_BY_COLLECTION = {
+    "users": "user",
+    "teams": "team",
+    "schedules": "schedule",
+    "escalation_policies": "escalation_policy",
+    "incidents": "incident",
+}
+_TARGET_TYPES = {
+    "user": "user_reference",
+    "user_reference": "user_reference",
+    "schedule": "schedule_reference",
+    "schedule_reference": "schedule_reference",
+}
+_MEMBER_ROLES = ("observer", "responder", "manager")
+
+Handler = Callable[[web.Request], Any]
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+class PagerDutyRoutes:
+    """aiohttp handlers over one Account; `clock` is injectable so layer history can be tested."""
+
+    def __init__(
+        self,
+        account: Account,
+        validator: BodyValidator,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        self.account = account
+        self.validator = validator
+        self.clock = clock
+
+    def add_to(self, app: web.Application) -> None:
+        r = app.router
+        r.add_get("/users", self.list_users)
+        r.add_get("/users/{id}", self.get_user)
+        r.add_get("/teams", self.list_teams)
+        r.add_post("/teams", self.create_team)
+        r.add_get("/teams/{id}", self.get_team)
+        r.add_put("/teams/{id}", self.update_team)
+        r.add_delete("/teams/{id}", self.delete_team)
+        r.add_get("/teams/{id}/members", self.list_members)
+        r.add_put("/teams/{id}/users/{user_id}", self.add_member)
+        r.add_delete("/teams/{id}/users/{user_id}", self.remove_member)
+        r.add_get("/schedules", self.list_schedules)
+        r.add_post("/schedules", self.create_schedule)
+        r.add_get("/schedules/{id}", self.get_schedule)
+        r.add_put("/schedules/{id}", self.update_schedule)
+        r.add_delete("/schedules/{id}", self.delete_schedule)
+        r.add_get("/oncalls", self.list_oncalls)
+        r.add_get("/escalation_policies", self.list_policies)
+        r.add_post("/escalation_policies", self.create_policy)
+        r.add_get("/escalation_policies/{id}", self.get_policy)
+        r.add_put("/escalation_policies/{id}", self.update_policy)
+        r.add_delete("/escalation_policies/{id}", self.delete_policy)
+        r.add_get("/incidents", self.list_incidents)
+
+    # -- users ---------------------------------------------------------------------------
+
+    async def list_users(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            query = request.query.get("query", "").lower()
+            team_ids = set(request.query.getall("team_ids[]", []))
+            users = [
+                u
+                for u in self.account.users.values()
+                if query in u["name"].lower() or query in u["email"].lower()
+            ]
+            if team_ids:
+                users = [u for u in users if team_ids & self._teams_of_user(u["id"])]
+            return _page(request, "users", [self._user(request, u) for u in users])
+
+    async def get_user(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            user = self._find("users", request.match_info["id"])
+            return web.json_response({"user": self._user(request, user)})
+
+    def _user(self, request: web.Request, user: JSONDict) -> JSONDict:
+        return {
+            **self._identity(request, "users", user, user["name"]),
+            "name": user["name"],
+            "email": user["email"],
+            "time_zone": user["time_zone"],
+            "role": "user",
+            "teams": [
+                self._reference(request, "teams", team_id)
+                for team_id in sorted(self._teams_of_user(user["id"]))
+            ],
+        }
+
+    def _teams_of_user(self, user_id: str) -> set[str]:
+        return {t["id"] for t in self.account.teams.values() if user_id in t["members"]}
+
+    # -- teams ---------------------------------------------------------------------------
+
+    async def list_teams(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            teams = _matching(self.account.teams.values(), request)
+            return _page(request, "teams", [self._team(request, t) for t in teams])
+
+    async def create_team(self, request: web.Request) -> web.Response:
+        body = await self._valid_body(request, "/teams")
+        with self.account.lock:
+            team = self.account.add("teams", {**_team_fields(body["team"]), "members": {}})
+            self.account.save()
+            return web.json_response({"team": self._team(request, team)}, status=201)
+
+    async def get_team(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            team = self._find("teams", request.match_info["id"])
+            return web.json_response({"team": self._team(request, team)})
+
+    async def update_team(self, request: web.Request) -> web.Response:
+        body = await self._valid_body(request, "/teams/{id}")
+        with self.account.lock:
+            team = self._find("teams", request.match_info["id"])
+            team.update(_team_fields(body["team"]))
+            self.account.save()
+            return web.json_response({"team": self._team(request, team)})
+
+    async def delete_team(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            team_id = request.match_info["id"]
+            self._find("teams", team_id)
+            owned = [
+                f"{kind} {obj['id']}"
+                for kind, collection in (
+                    ("schedule", self.account.schedules),
+                    ("escalation policy", self.account.escalation_policies),
+                )
+                for obj in collection.values()
+                if team_id in obj["teams"]
+            ]
+            if owned:
+                raise invalid(f"Team can't be deleted while it owns {', '.join(owned)}")
+            del self.account.teams[team_id]
+            self.account.save()
+            return web.Response(status=204)
+
+    async def list_members(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            team = self._find("teams", request.match_info["id"])
+            members = [
+                {"user": self._reference(request, "users", user_id), "role": role}
+                for user_id, role in team["members"].items()
+            ]
+            return _page(request, "members", members)
+
+    async def add_member(self, request: web.Request) -> web.Response:
+        body = await _json_body(request, required=False)
+        errors = self.validator.errors("put", "/teams/{id}/users/{user_id}", body) if body else []
+        if errors:
+            raise invalid(*errors)
+        with self.account.lock:
+            team = self._find("teams", request.match_info["id"])
+            user_id = request.match_info["user_id"]
+            self._find("users", user_id)
+            team["members"][user_id] = (body or {}).get("role", "manager")
+            self.account.save()
+            return web.Response(status=204)
+
+    async def remove_member(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            team = self._find("teams", request.match_info["id"])
+            user_id = request.match_info["user_id"]
+            self._find("users", user_id)
+            team["members"].pop(user_id, None)
+            self.account.save()
+            return web.Response(status=204)
+
+    def _team(self, request: web.Request, team: JSONDict) -> JSONDict:
+        rendered = {**self._identity(request, "teams", team, team["name"]), "name": team["name"]}
+        for optional in ("description", "default_role"):
+            if team.get(optional) is not None:
+                rendered[optional] = team[optional]
+        return rendered
+
+    # -- schedules -----------------------------------------------------------------------
+
+    async def list_schedules(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            schedules = _matching(self.account.schedules.values(), request)
+            team_ids = set(request.query.getall("team_ids[]", []))
+            if team_ids:
+                schedules = [s for s in schedules if team_ids & set(s["teams"])]
+            rendered = [self._schedule(request, s, window=None) for s in schedules]
+            return _page(request, "schedules", rendered)
+
+    async def create_schedule(self, request: web.Request) -> web.Response:
+        body = await self._valid_body(request, "/schedules")
+        with self.account.lock:
+            fields = self._schedule_fields(body["schedule"])
+            layers = [
+                self._new_layer(layer, index, set())
+                for index, layer in enumerate(body["schedule"]["schedule_layers"])
+            ]
+            schedule = self.account.add("schedules", {**fields, "schedule_layers": layers})
+            self.account.save()
+            # 200, not the 201 the spec says (api-schema issue 497).
+            return web.json_response({"schedule": self._schedule(request, schedule, None)})
+
+    async def get_schedule(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            schedule = self._find("schedules", request.match_info["id"])
+            zone_name = request.query.get("time_zone", schedule["time_zone"])
+            _check_zone(zone_name, "time_zone")
+            window = _schedule_window(request)
+            rendered = self._schedule(request, schedule, window, zone_name)
+            return web.json_response({"schedule": rendered})
+
+    async def update_schedule(self, request: web.Request) -> web.Response:
+        body = await self._valid_body(request, "/schedules/{id}")
+        with self.account.lock:
+            schedule = self._find("schedules", request.match_info["id"])
+            fields = self._schedule_fields(body["schedule"])
+            layers = self._updated_layers(schedule, body["schedule"]["schedule_layers"])
+            schedule.update(fields)
+            schedule["schedule_layers"] = layers
+            self.account.save()
+            return web.json_response({"schedule": self._schedule(request, schedule, None)})
+
+    async def delete_schedule(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            schedule_id = request.match_info["id"]
+            self._find("schedules", schedule_id)
+            if self._policies_using(schedule_id):
+                raise invalid("Schedule can't be deleted if it's being used by escalation policies")
+            del self.account.schedules[schedule_id]
+            self.account.save()
+            return web.Response(status=204)
+
+    def _schedule_fields(self, sent: JSONDict) -> JSONDict:
+        _check_zone(sent["time_zone"], "schedule.time_zone")
+        team_ids = [t["id"] for t in sent.get("teams", [])]
+        missing = [t for t in team_ids if t not in self.account.teams]
+        if missing:
+            raise invalid(*(f"schedule.teams: no team {t}" for t in missing))
+        fields: JSONDict = {"name": sent.get("name") or "", "time_zone": sent["time_zone"]}
+        fields["description"] = sent.get("description")
+        fields["teams"] = team_ids
+        return fields
+
+    def _new_layer(self, sent: JSONDict, index: int, taken: set[str]) -> JSONDict:
+        layer: JSONDict = {
+            "id": new_id(taken | self.account.all_ids()),
+            "name": sent.get("name") or f"Layer {index + 1}",
+            "start": sent["start"],
+            "end": sent.get("end"),
+            "rotation_virtual_start": sent["rotation_virtual_start"],
+            "rotation_turn_length_seconds": sent["rotation_turn_length_seconds"],
+            "users": self._layer_users(sent["users"], index),
+            "restrictions": list(sent.get("restrictions") or []),
+            "history": [],  # earlier versions, ended at the time of each update
+        }
+        try:
+            rendering.layer_from_json(layer)
+        except ValueError as error:
+            raise invalid(f"schedule.schedule_layers[{index}].{error}") from None
+        return layer
+
+    def _layer_users(self, users: Sequence[JSONDict], layer_index: int) -> list[JSONDict]:
+        missing = [u["user"]["id"] for u in users if u["user"]["id"] not in self.account.users]
+        if missing:
+            raise invalid(
+                *(f"schedule.schedule_layers[{layer_index}].users: no user {m}" for m in missing)
+            )
+        return [{"user": {"id": u["user"]["id"], "type": "user_reference"}} for u in users]
+
+    def _updated_layers(self, schedule: JSONDict, sent_layers: list[JSONDict]) -> list[JSONDict]:
+        """PagerDuty's layer history: kept ids, new ids for new layers, missing layers ended."""
+        moment = self.clock()
+        existing = {layer["id"]: layer for layer in schedule["schedule_layers"]}
+        result: list[JSONDict] = []
+        taken: set[str] = set(existing)
+        for index, sent in enumerate(sent_layers):
+            fresh = self._new_layer(sent, index, taken)
+            old = existing.pop(sent.get("id", ""), None)
+            if old is None:
+                taken.add(fresh["id"])
+                result.append(fresh)
+                continue
+            fresh["id"] = old["id"]
+            if _same_layer(old, fresh):
+                fresh["start"], fresh["history"] = old["start"], old["history"]
+            else:
+                fresh["history"] = [*old["history"], _ended(old, moment)]
+                # An update takes effect now: PagerDuty resets `start` to the time of the update.
+                if _instant(fresh["start"]) < moment:
+                    fresh["start"] = _iso(moment, schedule["time_zone"])
+            result.append(fresh)
+        for removed in existing.values():  # layers left out of the PUT end now and stay
+            end = removed.get("end")
+            if end is None or _instant(end) > moment:
+                end = _iso(moment, schedule["time_zone"])
+            result.append({**removed, "end": end})
+        return result
+
+    def _schedule(
+        self,
+        request: web.Request,
+        schedule: JSONDict,
+        window: tuple[datetime, datetime] | None,
+        zone_name: str | None = None,
+    ) -> JSONDict:
+        zone_name = zone_name or schedule["time_zone"]
+        layers_json = schedule["schedule_layers"]
+        rendered_layers = []
+        for layer in layers_json:
+            public = {key: value for key, value in layer.items() if key != "history"}
+            public["restrictions"] = layer["restrictions"]
+            if window is not None:
+                entries = _entries(
+                    [*layer["history"], layer], zone_name, window, _overflow(request), final=False
+                )
+                public["rendered_schedule_entries"] = self._entries_json(
+                    request, entries, zone_name
+                )
+                public["rendered_coverage_percentage"] = _coverage(entries, window)
+            else:
+                public["rendered_schedule_entries"] = []
+            rendered_layers.append(public)
+        final: JSONDict = {"name": "Final Schedule", "rendered_schedule_entries": []}
+        if window is not None:
+            all_versions = [v for layer in layers_json for v in (*layer["history"], layer)]
+            entries = _entries(all_versions, zone_name, window, _overflow(request), final=True)
+            final["rendered_schedule_entries"] = self._entries_json(request, entries, zone_name)
+            final["rendered_coverage_percentage"] = _coverage(entries, window)
+        user_ids = dict.fromkeys(u["user"]["id"] for layer in layers_json for u in layer["users"])
+        rendered: JSONDict = {
+            **self._identity(request, "schedules", schedule, schedule["name"]),
+            "name": schedule["name"],
+            "time_zone": zone_name,
+            "schedule_layers": rendered_layers,
+            "final_schedule": final,
+            "overrides_subschedule": {"name": "Overrides", "rendered_schedule_entries": []},
+            "escalation_policies": [
+                self._reference(request, "escalation_policies", p)
+                for p in self._policies_using(schedule["id"])
+            ],
+            "users": [self._reference(request, "users", u) for u in user_ids],
+            "teams": [self._reference(request, "teams", t) for t in schedule["teams"]],
+        }
+        if schedule.get("description") is not None:
+            rendered["description"] = schedule["description"]
+        return rendered
+
+    def _entries_json(
+        self, request: web.Request, entries: Sequence[rendering.Entry], zone_name: str
+    ) -> list[JSONDict]:
+        return [
+            {
+                "start": _iso(e.start, zone_name),
+                "end": _iso(e.end, zone_name),
+                "user": self._reference(request, "users", e.user_id),
+            }
+            for e in entries
+        ]
+
+    def _policies_using(self, schedule_id: str) -> list[str]:
+        return [
+            p["id"]
+            for p in self.account.escalation_policies.values()
+            if any(
+                t["type"] == "schedule_reference" and t["id"] == schedule_id
+                for rule in p["escalation_rules"]
+                for t in rule["targets"]
+            )
+        ]
+
+    # -- on-calls ------------------------------------------------------------------------
+
+    async def list_oncalls(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            zone_name = request.query.get("time_zone", "Etc/UTC")
+            _check_zone(zone_name, "time_zone")
+            moment = self.clock()
+            since = _query_instant(request, "since") or moment
+            until = _query_instant(request, "until") or moment
+            if until < since:
+                raise invalid("until: must not be before since")
+            if until - since > ONCALL_MAX_RANGE:
+                raise invalid("until: the range may be at most 90 days")
+            policy_ids = set(request.query.getall("escalation_policy_ids[]", []))
+            schedule_ids = set(request.query.getall("schedule_ids[]", []))
+            user_ids = set(request.query.getall("user_ids[]", []))
+            found = [
+                o
+                for o in self._oncalls(since, until, max(until, since + timedelta(seconds=1)))
+                if (not policy_ids or o["policy"] in policy_ids)
+                and (not schedule_ids or o["schedule"] in schedule_ids)
+                and (not user_ids or o["user"] in user_ids)
+            ]
+            if _flag(request, "earliest"):
+                found = _earliest(found)
+            found.sort(key=lambda o: (o["policy"], o["level"], o["start"] or since, o["user"]))
+            return _page(request, "oncalls", [self._oncall(request, o, zone_name) for o in found])
+
+    def _oncalls(self, since: datetime, until: datetime, end: datetime) -> list[JSONDict]:
+        """On-calls overlapping [since, end): one per (policy, rule, target user, shift)."""
+        found: list[JSONDict] = []
+        for policy in self.account.escalation_policies.values():
+            for level, rule in enumerate(policy["escalation_rules"], start=1):
+                for target in rule["targets"]:
+                    base = {"policy": policy["id"], "level": level}
+                    if target["type"] == "user_reference":
+                        found.append(
+                            {
+                                **base,
+                                "schedule": None,
+                                "user": target["id"],
+                                "start": None,
+                                "end": None,
+                            }
+                        )
+                        continue
+                    schedule = self.account.schedules[target["id"]]
+                    versions = [
+                        v for lay in schedule["schedule_layers"] for v in (*lay["history"], lay)
+                    ]
+                    for e in _entries(versions, schedule["time_zone"], (since, end), True, True):
+                        found.append(
+                            {
+                                **base,
+                                "schedule": schedule["id"],
+                                "user": e.user_id,
+                                "start": e.start,
+                                "end": e.end,
+                            }
+                        )
+        return found
+
+    def _oncall(self, request: web.Request, oncall: JSONDict, zone_name: str) -> JSONDict:
+        rendered: JSONDict = {
+            "escalation_policy": self._reference(request, "escalation_policies", oncall["policy"]),
+            "escalation_level": oncall["level"],
+            "user": self._reference(request, "users", oncall["user"]),
+            "schedule": None,
+            "start": None,
+            "end": None,
+        }
+        if oncall["schedule"] is not None:
+            rendered["schedule"] = self._reference(request, "schedules", oncall["schedule"])
+            rendered["start"] = _iso(oncall["start"], zone_name)
+            rendered["end"] = _iso(oncall["end"], zone_name)
+        else:
+            del rendered["schedule"]  # a direct user target has no schedule
+        return rendered
+
+    # -- escalation policies -------------------------------------------------------------
+
+    async def list_policies(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            policies = _matching(self.account.escalation_policies.values(), request)
+            team_ids = set(request.query.getall("team_ids[]", []))
+            if team_ids:
+                policies = [p for p in policies if team_ids & set(p["teams"])]
+            user_ids = set(request.query.getall("user_ids[]", []))
+            if user_ids:
+                policies = [p for p in policies if user_ids & self._policy_user_ids(p)]
+            rendered = [self._policy(request, p) for p in policies]
+            return _page(request, "escalation_policies", rendered)
+
+    async def create_policy(self, request: web.Request) -> web.Response:
+        body = await self._valid_body(request, "/escalation_policies")
+        with self.account.lock:
+            fields = self._policy_fields(body["escalation_policy"], existing_rules=[])
+            policy = self.account.add("escalation_policies", fields)
+            self.account.save()
+            return web.json_response(
+                {"escalation_policy": self._policy(request, policy)}, status=201
+            )
+
+    async def get_policy(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            policy = self._find("escalation_policies", request.match_info["id"])
+            return web.json_response({"escalation_policy": self._policy(request, policy)})
+
+    async def update_policy(self, request: web.Request) -> web.Response:
+        body = await self._valid_body(request, "/escalation_policies/{id}")
+        with self.account.lock:
+            policy = self._find("escalation_policies", request.match_info["id"])
+            policy.update(
+                self._policy_fields(body["escalation_policy"], policy["escalation_rules"])
+            )
+            self.account.save()
+            return web.json_response({"escalation_policy": self._policy(request, policy)})
+
+    async def delete_policy(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            policy_id = request.match_info["id"]
+            self._find("escalation_policies", policy_id)
+            del self.account.escalation_policies[policy_id]  # the emulator has no services
+            self.account.save()
+            return web.Response(status=204)
+
+    def _policy_fields(self, sent: JSONDict, existing_rules: list[JSONDict]) -> JSONDict:
+        errors: list[str] = []
+        team_ids = [t["id"] for t in sent.get("teams", [])]
+        errors += [
+            f"escalation_policy.teams: no team {t}" for t in team_ids if t not in self.account.teams
+        ]
+        old_rule_ids = {rule["id"] for rule in existing_rules}
+        taken = self.account.all_ids()
+        rules = []
+        for index, rule in enumerate(sent["escalation_rules"]):
+            targets = []
+            for t_index, target in enumerate(rule["targets"]):
+                where = f"escalation_policy.escalation_rules[{index}].targets[{t_index}]"
+                kind = _TARGET_TYPES.get(target["type"])
+                collection = "users" if kind == "user_reference" else "schedules"
+                if kind is None:
+                    errors.append(f"{where}.type: {target['type']} is not supported")
+                elif target["id"] not in getattr(self.account, collection):
+                    errors.append(f"{where}.id: no {collection[:-1]} {target['id']}")
+                targets.append({"id": target["id"], "type": kind})
+            rule_id = rule.get("id") if rule.get("id") in old_rule_ids else new_id(taken)
+            taken.add(rule_id)
+            stored = {
+                "id": rule_id,
+                "escalation_delay_in_minutes": rule["escalation_delay_in_minutes"],
+                "targets": targets,
+            }
+            if rule.get("escalation_rule_assignment_strategy") is not None:
+                stored["escalation_rule_assignment_strategy"] = rule[
+                    "escalation_rule_assignment_strategy"
+                ]
+            rules.append(stored)
+        if errors:
+            raise invalid(*errors)
+        return {
+            "name": sent["name"],
+            "description": sent.get("description"),
+            "num_loops": sent.get("num_loops", 0),
+            "on_call_handoff_notifications": sent.get(
+                "on_call_handoff_notifications", "if_has_services"
+            ),
+            "escalation_rules": rules,
+            "teams": team_ids,
+        }
+
+    def _policy(self, request: web.Request, policy: JSONDict) -> JSONDict:
+        rendered: JSONDict = {
+            **self._identity(request, "escalation_policies", policy, policy["name"]),
+            "name": policy["name"],
+            "num_loops": policy["num_loops"],
+            "on_call_handoff_notifications": policy["on_call_handoff_notifications"],
+            "escalation_rules": [
+                {
+                    **rule,
+                    "targets": [
+                        self._reference(request, _collection_of(t["type"]), t["id"])
+                        for t in rule["targets"]
+                    ],
+                }
+                for rule in policy["escalation_rules"]
+            ],
+            "services": [],
+            "teams": [self._reference(request, "teams", t) for t in policy["teams"]],
+        }
+        if policy.get("description") is not None:
+            rendered["description"] = policy["description"]
+        return rendered
+
+    def _policy_user_ids(self, policy: JSONDict) -> set[str]:
+        ids: set[str] = set()
+        for rule in policy["escalation_rules"]:
+            for target in rule["targets"]:
+                if target["type"] == "user_reference":
+                    ids.add(target["id"])
+                elif target["id"] in self.account.schedules:
+                    schedule = self.account.schedules[target["id"]]
+                    ids |= {
+                        u["user"]["id"] for lay in schedule["schedule_layers"] for u in lay["users"]
+                    }
+        return ids
+
+    # -- incidents -----------------------------------------------------------------------
+
+    async def list_incidents(self, request: web.Request) -> web.Response:
+        with self.account.lock:
+            incidents = list(self.account.incidents.values())
+            if request.query.get("date_range") != "all":
+                until = _query_instant(request, "until") or self.clock()
+                since = _query_instant(request, "since") or until - INCIDENT_DEFAULT_RANGE
+                if until < since:
+                    raise invalid("until: must not be before since")
+                if until - since > INCIDENT_MAX_RANGE:
+                    raise invalid("since: the date range may be at most 6 months")
+                incidents = [i for i in incidents if since <= _instant(i["created_at"]) < until]
+            filters = {
+                "team_ids": set(request.query.getall("team_ids[]", [])),
+                "urgency": set(request.query.getall("urgencies[]", [])),
+                "status": set(request.query.getall("statuses[]", [])),
+            }
+            if filters["team_ids"]:
+                incidents = [i for i in incidents if filters["team_ids"] & set(i["team_ids"])]
+            for key in ("urgency", "status"):
+                if filters[key]:
+                    incidents = [i for i in incidents if i[key] in filters[key]]
+            incidents.sort(key=lambda i: _instant(i["created_at"]))
+            rendered = [self._incident(request, i) for i in incidents]
+            return _page(request, "incidents", rendered)
+
+    def _incident(self, request: web.Request, incident: JSONDict) -> JSONDict:
+        return {
+            **self._identity(request, "incidents", incident, incident["title"]),
+            "incident_number": incident["incident_number"],
+            "title": incident["title"],
+            "created_at": incident["created_at"],
+            "updated_at": incident["created_at"],
+            "status": incident["status"],
+            "urgency": incident["urgency"],
+            "assignments": [],
+            "teams": [self._reference(request, "teams", t) for t in incident["team_ids"]],
+        }
+
+    # -- shared ----------------------------------------------------------------------------
+
+    async def _valid_body(self, request: web.Request, path_pattern: str) -> JSONDict:
+        body = await _json_body(request, required=True)
+        errors = self.validator.errors(request.method, path_pattern, body)
+        if errors:
+            raise invalid(*errors)
+        assert isinstance(body, dict)  # the schema requires an object
+        return body
+
+    def _find(self, collection: str, object_id: str) -> JSONDict:
+        found: JSONDict | None = getattr(self.account, collection).get(object_id)
+        if found is None:
+            raise not_found()
+        return found
+
+    def _identity(
+        self, request: web.Request, collection: str, obj: JSONDict, summary: str
+    ) -> JSONDict:
+        return {
+            "id": obj["id"],
+            "type": _TYPE_BY_COLLECTION[collection],
+            "summary": summary,
+            "self": f"{request.url.origin()}/{collection}/{obj['id']}",
+            "html_url": f"{HTML_BASE}/{collection}/{obj['id']}",
+        }
+
+    def _reference(self, request: web.Request, collection: str, object_id: str) -> JSONDict:
+        obj = getattr(self.account, collection).get(object_id)
+        summary = "" if obj is None else obj.get("name") or obj.get("title") or ""
+        reference = self._identity(request, collection, {"id": object_id}, summary)
+        reference["type"] += "_reference"
+        return reference
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def _collection_of(reference_type: str) -> str:
+    return "users" if reference_type == "user_reference" else "schedules"
+
+
+def _team_fields(sent: JSONDict) -> JSONDict:
+    return {
+        "name": sent["name"],
+        "description": sent.get("description"),
+        "default_role": sent.get("default_role"),
+    }
+
+
+def _matching(objects: Iterable[JSONDict], request: web.Request) -> list[JSONDict]:
+    query = request.query.get("query", "").lower()
+    return [o for o in objects if query in o["name"].lower()]
+
+
+def _page(request: web.Request, key: str, items: list[JSONDict]) -> web.Response:
+    """PagerDuty's offset pagination: limit capped at 100, offset + limit at most 10,000."""
+    limit = min(_int_query(request, "limit", DEFAULT_LIMIT), MAX_LIMIT)
+    offset = _int_query(request, "offset", 0)
+    if limit < 1 or offset < 0:
+        raise invalid("limit: must be positive; offset: must not be negative")
+    if offset + limit > PAGINATION_CAP:
+        raise invalid(f"Offset must be less than or equal to {PAGINATION_CAP} minus limit")
+    page = items[offset : offset + limit]
+    body = {
+        key: page,
+        "offset": offset,
+        "limit": limit,
+        "more": offset + limit < len(items),
+        "total": len(items) if _flag(request, "total") else None,
+    }
+    return web.json_response(body)
+
+
+def _int_query(request: web.Request, name: str, default: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise invalid(f"{name}: expected an integer, got {raw[:40]!r}") from None
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return request.query.get(name, "false").lower() == "true"
+
+
+def _overflow(request: web.Request) -> bool:
+    return _flag(request, "overflow")
+
+
+def _instant(text: str) -> datetime:
+    parsed = datetime.fromisoformat(text)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _query_instant(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return _instant(raw)
+    except ValueError:
+        raise invalid(f"{name}: not an ISO 8601 date-time: {raw[:40]!r}") from None
+
+
+def _iso(instant: datetime, zone_name: str) -> str:
+    return instant.astimezone(rendering.schedule_zone(zone_name)).isoformat()
+
+
+def _check_zone(zone_name: str, field: str) -> None:
+    try:
+        rendering.schedule_zone(zone_name)
+    except ValueError:
+        raise invalid(f"{field}: unknown time zone {zone_name[:64]!r}") from None
+
+
+def _schedule_window(request: web.Request) -> tuple[datetime, datetime] | None:
+    since, until = _query_instant(request, "since"), _query_instant(request, "until")
+    if since is None and until is None:
+        return None
+    if since is None:
+        assert until is not None
+        since = until - SCHEDULE_DEFAULT_RANGE
+    if until is None:
+        until = since + SCHEDULE_DEFAULT_RANGE
+    if until < since:
+        raise invalid("until: must not be before since")
+    return since, until
+
+
+def _same_layer(old: JSONDict, new: JSONDict) -> bool:
+    ignored = {"start", "history", "id"}
+    return {k: v for k, v in old.items() if k not in ignored} == {
+        k: v for k, v in new.items() if k not in ignored
+    }
+
+
+def _ended(layer: JSONDict, moment: datetime) -> JSONDict:
+    end = layer.get("end")
+    if end is None or _instant(end) > moment:
+        end = moment.isoformat()
+    return {key: value for key, value in layer.items() if key != "history"} | {"end": end}
+
+
+def _entries(
+    layers_json: Sequence[JSONDict],
+    zone_name: str,
+    window: tuple[datetime, datetime],
+    overflow: bool,
+    final: bool,
+) -> list[rendering.Entry]:
+    """Entries overlapping the window; clipped to it unless `overflow` (then whole shifts)."""
+    since, until = window
+    layers = [rendering.layer_from_json(layer) for layer in layers_json]
+    if not layers:
+        return []
+    # Render a margin around the window so that a shift crossing its edge is seen whole.
+    margin = max(layer.turn_length for layer in layers) + timedelta(days=8) if overflow else None
+    low, high = (since - margin, until + margin) if margin else (since, until)
+    if final:
+        entries = rendering.render_final(layers, zone_name, low, high)
+    else:
+        entries = [
+            e for layer in layers for e in rendering.render_layer(layer, zone_name, low, high)
+        ]
+        entries.sort(key=lambda e: e.start)
+    overlapping = [e for e in entries if e.start < until and e.end > since]
+    if overflow:
+        return overlapping
+    return [rendering.Entry(e.user_id, max(e.start, since), min(e.end, until)) for e in overlapping]
+
+
+def _coverage(entries: Sequence[rendering.Entry], window: tuple[datetime, datetime]) -> float:
+    since, until = window
+    clipped = [rendering.Entry(e.user_id, max(e.start, since), min(e.end, until)) for e in entries]
+    return rendering.coverage_percentage(clipped, since, until)
+
+
+def _earliest(oncalls: list[JSONDict]) -> list[JSONDict]:
+    """Only the earliest on-call of each (policy, level, user)."""
+    earliest: dict[tuple[str, int, str], JSONDict] = {}
+    for oncall in oncalls:
+        key = (oncall["policy"], oncall["level"], oncall["user"])
+        current = earliest.get(key)
+        if current is None or (oncall["start"] or datetime.min.replace(tzinfo=UTC)) < (
+            current["start"] or datetime.min.replace(tzinfo=UTC)
+        ):
+            earliest[key] = oncall
+    return list(earliest.values())
+
+
+async def _json_body(request: web.Request, *, required: bool) -> Any:
+    raw = await request.read()
+    if not raw.strip():
+        if required:
+            raise invalid("The request body is empty.")
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise invalid("The request body is not valid JSON.") from None

@@ -1,0 +1,226 @@
+"""Run the emulator: an aiohttp HTTPS server on its own event loop in a background thread.
+
+with EmulatorServer(token="t", users=[{"name": "Ana", "email": "ana@example.com"}]) as pd:
+    client = RestApiV2Client("t", base_url=pd.base_url, verify=str(pd.ca_file))
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from oncall_operator.emulator.admin import AdminRoutes
+from oncall_operator.emulator.control import (
+    DEFAULT_RATE_LIMIT,
+    Controls,
+    ScriptedResponse,
+    middleware,
+)
+from oncall_operator.emulator.routes import PagerDutyRoutes, now
+from oncall_operator.emulator.state import Account, JSONDict
+from oncall_operator.emulator.tls import ServerCredentials, make_credentials
+from oncall_operator.emulator.validation import BodyValidator
+
+_START_TIMEOUT_SECONDS = 30.0
+
+
+class EmulatorServer:
+    """A PagerDuty REST API v2 emulator serving HTTPS on `host:port` (port 0: any free port)."""
+
+    def __init__(
+        self,
+        token: str,
+        users: list[JSONDict] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state_file: str | Path | None = None,
+        ca_file: str | Path | None = None,
+        rate_limit_per_minute: int = DEFAULT_RATE_LIMIT,
+        tls_cert: str | Path | None = None,
+        tls_key: str | Path | None = None,
+        spec_file: Path | None = None,
+        clock: Callable[[], datetime] = now,
+    ) -> None:
+        if not token:
+            raise ValueError("token: must not be empty")
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key: give both or neither")
+        self._token = token
+        self.host = host
+        self._requested_port = port
+        self.account = Account(state_file=Path(state_file) if state_file else None)
+        self.account.load()
+        if users:
+            self.account.seed_users(users)
+        self.controls = Controls(token, rate_limit_per_minute)
+        self._validator = BodyValidator(spec_file) if spec_file else BodyValidator()
+        self._clock = clock
+        self._ca_file = Path(ca_file) if ca_file else None
+        self._given_tls = (Path(tls_cert), Path(tls_key)) if tls_cert and tls_key else None
+        self._workdir: Path | None = None
+        self._credentials: ServerCredentials | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+
+    def __repr__(self) -> str:  # never show the token
+        return f"EmulatorServer(host={self.host!r}, port={self._port!r})"
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    def start(self) -> EmulatorServer:
+        """Start serving; returns once the server is listening."""
+        if self._thread is not None:
+            raise RuntimeError("the emulator is already running")
+        self._credentials = self._make_credentials()
+        started = threading.Event()
+        failure: list[BaseException] = []
+        self._loop = asyncio.new_event_loop()
+
+        def run() -> None:
+            assert self._loop is not None
+            asyncio.set_event_loop(self._loop)
+            try:
+                self._loop.run_until_complete(self._serve())
+            except BaseException as error:  # reported to start()'s caller
+                failure.append(error)
+                started.set()
+                return
+            started.set()
+            self._loop.run_forever()
+
+        self._thread = threading.Thread(target=run, name="pagerduty-emulator", daemon=True)
+        self._thread.start()
+        if not started.wait(_START_TIMEOUT_SECONDS):
+            raise RuntimeError("the emulator did not start in time")
+        if failure:
+            self._thread.join()
+            self._thread = None
+            raise failure[0]
+        return self
+
+    async def _serve(self) -> None:
+        assert self._credentials is not None
+        app = web.Application(middlewares=[middleware(self.controls)])
+        PagerDutyRoutes(self.account, self._validator, self._clock).add_to(app)
+        AdminRoutes(self.account, self.controls).add_to(app)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(
+            self._runner,
+            self.host,
+            self._requested_port,
+            ssl_context=self._credentials.server_context(),
+        )
+        await site.start()
+        server = site._server
+        assert isinstance(server, asyncio.base_events.Server)
+        self._port = server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        """Stop serving and free the port; the state file (if any) stays."""
+        if self._loop is None or self._thread is None:
+            return
+        loop, runner = self._loop, self._runner
+        if runner is not None:
+            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
+        loop.call_soon_threadsafe(loop.stop)
+        self._thread.join(timeout=30)
+        loop.close()
+        self._loop = self._thread = self._runner = None
+        self._port = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _make_credentials(self) -> ServerCredentials:
+        if self._given_tls is not None:
+            cert, key = self._given_tls
+            return ServerCredentials(ca_file=self._ca_file or cert, cert_file=cert, key_file=key)
+        self._workdir = Path(tempfile.mkdtemp(prefix="pagerduty-emulator-"))
+        return make_credentials(self._workdir, self._ca_file)
+
+    # -- where to reach it -----------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the emulator is not running")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        if self._credentials is None:
+            raise RuntimeError("the emulator is not running")
+        return self._credentials.ca_file
+
+    @property
+    def token(self) -> str:
+        return self._token
+
+    # -- admin (the same things as the /_emulator/ endpoints) --------------------------------
+
+    def seed_users(self, users: list[JSONDict]) -> list[JSONDict]:
+        with self.account.lock:
+            return [dict(u) for u in self.account.seed_users(users)]
+
+    def seed_incidents(self, incidents: list[JSONDict]) -> list[JSONDict]:
+        with self.account.lock:
+            return [dict(i) for i in self.account.seed_incidents(incidents)]
+
+    def requests(self) -> list[dict[str, Any]]:
+        return self.controls.requests()
+
+    def clear_requests(self) -> None:
+        self.controls.clear_requests()
+
+    def set_faults(
+        self, error_rate: float = 0.0, latency_seconds: float = 0.0, error_status: int = 500
+    ) -> None:
+        self.controls.set_faults(error_rate, latency_seconds, error_status)
+
+    def script_response(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+    ) -> None:
+        script = ScriptedResponse(method.upper(), path, status, body, headers, times)
+        self.controls.script_response(script)
+
+    def set_rate_limit(self, n: int) -> None:
+        self.controls.set_rate_limit(n)
+
+    def reset(self) -> None:
+        """Wipe teams, schedules, policies, incidents, the request log and faults; keep users."""
+        self.account.reset()
+        self.controls.reset()
