@@ -434,6 +434,12 @@ def _with_layer(schedule: dict[str, Any], index: int, **fields: Any) -> dict[str
             id="schedule fields",
         ),
         pytest.param(
+            {**STORED, "teams": [{"id": "PTEAM", "type": "team", "summary": "T"}]},
+            [],
+            id="team reference read back as a team",
+        ),
+        pytest.param({**STORED, "teams": []}, ["teams differ"], id="team dropped"),
+        pytest.param(
             {**STORED, "schedule_layers": list(reversed(STORED["schedule_layers"]))},
             [
                 "layers differ: PagerDuty has [secondary, primary], the spec wants [primary, secondary]"
@@ -444,6 +450,11 @@ def _with_layer(schedule: dict[str, Any], index: int, **fields: Any) -> dict[str
 )
 def test_drift(existing: dict[str, Any], expected: list[str]) -> None:
     assert schedule_drift(existing, CREATED, NOW) == expected
+
+
+def test_teams_are_left_alone_without_a_team_ref() -> None:
+    desired = schedule_doc(IDENTITY, spec(), USERS, STORED, NOW, None)
+    assert schedule_drift({**STORED, "teams": []}, desired, NOW) == []
 
 
 def test_restrictions_compare_as_a_set_with_or_without_seconds() -> None:

@@ -147,18 +147,25 @@ def _active_forms(schedule: Mapping[str, Any], now: dt.datetime) -> list[LayerFo
     ]
 
 
+def _team_ids(schedule: Mapping[str, Any]) -> set[str]:
+    return {str(team.get("id")) for team in schedule.get("teams") or []}
+
+
 def schedule_drift(
     existing: Mapping[str, Any], desired: Mapping[str, Any], now: dt.datetime
 ) -> list[str]:
     """[] when PagerDuty's schedule matches the desired one in normal form; else one line per
     difference. Ended layers, layer `start` (unless in the future), ids and read-only fields
-    are ignored; times compare as instants and restrictions as a set."""
+    are ignored; times compare as instants and restrictions as a set. Teams are compared only
+    when the desired schedule names one (a schedule without teamRef leaves them alone)."""
     require_aware(now, "now")
     lines = [
         f"{field} differs"
         for field in ("name", "description", "time_zone")
         if (existing.get(field) or "") != (desired.get(field) or "")
     ]
+    if "teams" in desired and _team_ids(existing) != _team_ids(desired):
+        lines.append("teams differ")
     have, want = _active_forms(existing, now), _active_forms(desired, now)
     if [f.name for f in have] != [f.name for f in want]:
         lines.append(
