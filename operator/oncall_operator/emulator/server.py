@@ -10,7 +10,7 @@ import asyncio
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -48,6 +48,7 @@ class EmulatorServer:
         tls_cert: str | Path | None = None,
         tls_key: str | Path | None = None,
         spec_file: Path | None = None,
+        tls_names: Sequence[str] = (),
         clock: Callable[[], datetime] = now,
     ) -> None:
         if not token:
@@ -64,6 +65,7 @@ class EmulatorServer:
         self.controls = Controls(token, rate_limit_per_minute)
         self._validator = BodyValidator(spec_file) if spec_file else BodyValidator()
         self._clock = clock
+        self._tls_names = tuple(tls_names)
         self._ca_file = Path(ca_file) if ca_file else None
         self._given_tls = (Path(tls_cert), Path(tls_key)) if tls_cert and tls_key else None
         self._workdir: Path | None = None
@@ -159,7 +161,7 @@ class EmulatorServer:
             cert, key = self._given_tls
             return ServerCredentials(ca_file=self._ca_file or cert, cert_file=cert, key_file=key)
         self._workdir = Path(tempfile.mkdtemp(prefix="pagerduty-emulator-"))
-        return make_credentials(self._workdir, self._ca_file)
+        return make_credentials(self._workdir, self._ca_file, self._tls_names)
 
     # -- where to reach it -----------------------------------------------------------------
 

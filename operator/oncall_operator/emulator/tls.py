@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,8 +36,14 @@ class ServerCredentials:
         return context
 
 
-def make_credentials(directory: Path, ca_file: Path | None = None) -> ServerCredentials:
-    """Create a fresh CA and a server certificate for 127.0.0.1/localhost under `directory`."""
+def make_credentials(
+    directory: Path, ca_file: Path | None = None, extra_names: Sequence[str] = ()
+) -> ServerCredentials:
+    """Create a fresh CA and a server certificate under `directory`.
+
+    The certificate names 127.0.0.1 and localhost, plus `extra_names` (DNS names or IP addresses,
+    e.g. a Kubernetes Service name) for an emulator that clients reach by another name.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC) - timedelta(minutes=5)  # tolerate a little clock skew
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -79,8 +86,8 @@ def make_credentials(directory: Path, ca_file: Path | None = None) -> ServerCred
         .add_extension(
             x509.SubjectAlternativeName(
                 [
-                    x509.DNSName("localhost"),
-                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    _subject_name(name)
+                    for name in dict.fromkeys(["localhost", "127.0.0.1", *extra_names])
                 ]
             ),
             critical=False,
@@ -109,3 +116,10 @@ def make_credentials(directory: Path, ca_file: Path | None = None) -> ServerCred
         )
     )
     return credentials
+
+
+def _subject_name(name: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
