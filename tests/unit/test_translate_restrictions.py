@@ -206,3 +206,31 @@ def _layer(coverage: Coverage, windows: list[TimeWindow] | None = None) -> Layer
 def test_layer_restrictions_follow_coverage(layer: Layer, expected: list[dict[str, Any]]) -> None:
     business_hours = BusinessHours(days=["Mon"], start="08:00", end="12:00")
     assert layer_restrictions(layer, business_hours) == expected
+
+
+def _half_hours(restrictions: list[dict[str, Any]]) -> list[int]:
+    """Half-hour slots of the week (0 = Monday 00:00) each restriction covers, with repeats."""
+    slots = []
+    for r in restrictions:
+        hours, minutes, _ = (int(p) for p in r["start_time_of_day"].split(":"))
+        first = (r["start_day_of_week"] - 1) * 48 + hours * 2 + minutes // 30
+        slots += [(first + i) % 336 for i in range(r["duration_seconds"] // 1800)]
+    return slots
+
+
+@pytest.mark.parametrize(
+    "business_hours",
+    [
+        BusinessHours(),
+        BusinessHours(days=["Sun", "Mon", "Tue", "Wed", "Thu"], start="08:30", end="16:30"),
+        BusinessHours(start="22:00", end="06:00"),
+        BusinessHours(days=["Sat", "Sun"], start="00:00", end="24:00"),
+        BusinessHours(days=["Wed"], start="12:00", end="12:00"),
+        BusinessHours(days=ALL_DAYS, start="09:30", end="17:00"),
+    ],
+    ids=["default", "Sun-Thu", "nights", "weekend", "24h from Wednesday noon", "every day"],
+)
+def test_business_and_out_of_hours_tile_the_week_exactly(business_hours: BusinessHours) -> None:
+    slots = _half_hours(business_hours_restrictions(business_hours))
+    slots += _half_hours(out_of_hours_restrictions(business_hours))
+    assert sorted(slots) == list(range(336))

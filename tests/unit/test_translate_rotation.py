@@ -536,3 +536,34 @@ def test_participants_from_a_missing_team_name_the_field() -> None:
     )
     with pytest.raises(ValueError, match=r"spec\.layers\[0\]\.participants\.fromTeam"):
         layer_participants(rotation, rotation.layers[0], None, dt.date(2026, 11, 23))
+
+
+def test_rerunning_after_an_immediately_edit_is_a_no_op() -> None:
+    later = NOW + dt.timedelta(hours=1)
+    edited = {**USERS, "secondary": ["PCY", "PDI"]}
+    stored = as_pagerduty_returns(
+        schedule_doc(IDENTITY, spec(), edited, STORED, later, "PTEAM"), []
+    )
+    again = later + dt.timedelta(minutes=5)
+    assert (
+        schedule_drift(
+            stored, schedule_doc(IDENTITY, spec(), edited, stored, again, "PTEAM"), again
+        )
+        == []
+    )
+
+
+def test_a_layer_added_to_the_spec_starts_now_after_the_others() -> None:
+    with_third = spec().model_copy(
+        update={
+            "layers": [*spec().layers, spec().layers[1].model_copy(update={"name": "tertiary"})]
+        }
+    )
+    doc = schedule_doc(IDENTITY, with_third, {**USERS, "tertiary": ["PDI"]}, STORED, NOW, "PTEAM")
+    assert [
+        (layer.get("id"), layer["name"], layer["start"]) for layer in doc["schedule_layers"]
+    ] == [
+        ("PL1", "primary", "2026-11-25T12:00:00Z"),
+        ("PL2", "secondary", "2026-11-25T12:00:00Z"),
+        (None, "tertiary", "2026-11-25T12:00:00+00:00"),
+    ]
