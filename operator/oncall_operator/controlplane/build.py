@@ -1,0 +1,223 @@
+"""Build kube-apiserver, kubectl and etcd from upstream Go modules and install them into the store.
+
+The Go module is tests/controlplane/ of a source checkout: it pins one Kubernetes release and
+builds its entry points unmodified, with CGO off and the version ldflags Kubernetes' own
+release build sets (so `/version` is right). A lock keeps concurrent test runs to one build.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+
+from oncall_operator.controlplane.binaries import (
+    BINARY_NAMES,
+    KUBERNETES_VERSION,
+    Binaries,
+    BinariesNotFound,
+    ControlPlaneError,
+    envtest_store,
+    find_binaries,
+    store_dir,
+)
+
+Progress = Callable[[str], None]
+
+GO_PACKAGES = (
+    "k8s.io/kubernetes/cmd/kube-apiserver",
+    "k8s.io/kubernetes/cmd/kubectl",
+    "./cmd/etcd",
+)
+# Both version packages are stamped by Kubernetes' hack/lib/version.sh.
+VERSION_PACKAGES = ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+HEARTBEAT_SECONDS = 60.0
+
+
+class BuildFailed(ControlPlaneError):
+    """Go is here but the build did not produce the binaries; the message has go's output."""
+
+
+def go_module_dir() -> Path | None:
+    """tests/controlplane/ of the checkout this package runs from, else of the current dir."""
+    for root in (Path(__file__).resolve().parents[3], Path.cwd()):
+        candidate = root / "tests" / "controlplane"
+        if (candidate / "go.mod").is_file():
+            return candidate
+    return None
+
+
+def find_go() -> str | None:
+    return shutil.which("go")
+
+
+def pinned_version(module_dir: Path) -> str:
+    """The k8s.io/kubernetes version go.mod requires, without the leading `v`."""
+    match = re.search(
+        r"^\s*(?:require\s+)?k8s\.io/kubernetes\s+v(\S+)",
+        (module_dir / "go.mod").read_text(),
+        re.MULTILINE,
+    )
+    if not match:
+        raise BuildFailed(f"{module_dir / 'go.mod'} does not require k8s.io/kubernetes")
+    return match.group(1)
+
+
+def version_ldflags(version: str, build_date: str) -> list[str]:
+    major, minor, _patch = version.split(".", 2)
+    values = {
+        "gitVersion": f"v{version}",
+        "gitMajor": major,
+        "gitMinor": minor,
+        "gitCommit": "",  # the proxy's module zip carries no commit id; empty beats "$Format:%H$"
+        "gitTreeState": "clean",
+        "buildDate": build_date,
+    }
+    return [
+        f"-X {package}.{name}={value}"
+        for package in VERSION_PACKAGES
+        for name, value in values.items()
+    ]
+
+
+def release_date(go: str, module_dir: Path, version: str) -> str:
+    """The release's publication time from the module proxy's .info, so the build is reproducible."""
+    result = _run_go(go, module_dir, ["mod", "download", "-json", f"k8s.io/kubernetes@v{version}"])
+    info_path = json.loads(result)["Info"]
+    return str(json.loads(Path(info_path).read_text())["Time"])
+
+
+def _run_go(go: str, module_dir: Path, args: list[str]) -> str:
+    result = subprocess.run(
+        [go, *args], cwd=module_dir, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0:
+        raise BuildFailed(f"go {' '.join(args)} failed:\n{result.stderr.strip()}")
+    return result.stdout
+
+
+def build_command(go: str, version: str, build_date: str, output_dir: Path) -> list[str]:
+    ldflags = " ".join(["-s", "-w", *version_ldflags(version, build_date)])
+    return [
+        go,
+        "build",
+        "-p",
+        "2",
+        "-trimpath",
+        "-ldflags",
+        ldflags,
+        "-o",
+        f"{output_dir}/",
+        *GO_PACKAGES,
+    ]
+
+
+def build_binaries(progress: Progress = print, env: Mapping[str, str] | None = None) -> Binaries:
+    """Build into tests/controlplane/bin/ and install into the envtest store; return the installed paths."""
+    env = dict(os.environ if env is None else env)
+    go = find_go()
+    module_dir = go_module_dir()
+    if go is None:
+        raise BinariesNotFound(
+            "building the control plane needs Go (1.26 or newer) on PATH; none was found"
+        )
+    if module_dir is None:
+        raise BinariesNotFound(
+            "building the control plane needs the oncall-operator source checkout "
+            "(tests/controlplane/go.mod); run this from the repository"
+        )
+    version = pinned_version(module_dir)
+    if version != KUBERNETES_VERSION:
+        raise BuildFailed(
+            f"go.mod pins Kubernetes {version} but the package expects {KUBERNETES_VERSION}"
+        )
+    output_dir = module_dir / "bin"
+    output_dir.mkdir(exist_ok=True)
+    progress(
+        f"building Kubernetes {version} (kube-apiserver, kubectl) and etcd from upstream Go modules"
+    )
+    command = build_command(go, version, release_date(go, module_dir, version), output_dir)
+    _run_with_heartbeat(
+        command, module_dir, {**env, "CGO_ENABLED": "0"}, progress, output_dir / "build.log"
+    )
+    target = store_dir(env)
+    _install(output_dir, target)
+    progress(f"installed into {target}")
+    return find_binaries(env)
+
+
+def _run_with_heartbeat(
+    command: list[str], cwd: Path, env: dict[str, str], progress: Progress, log_path: Path
+) -> None:
+    started = time.monotonic()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        while True:
+            try:
+                returncode = process.wait(timeout=HEARTBEAT_SECONDS)
+                break
+            except subprocess.TimeoutExpired:
+                minutes = (time.monotonic() - started) / 60
+                progress(
+                    f"still building ({minutes:.0f} min; a first build takes 10-30 min on 2 cores)"
+                )
+    if returncode != 0:
+        raise BuildFailed(
+            f"go build failed (exit {returncode}); see {log_path}:\n{log_path.read_text()[-4000:]}"
+        )
+    progress(f"built in {(time.monotonic() - started) / 60:.1f} min")
+
+
+def _install(source_dir: Path, target_dir: Path) -> None:
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for name in BINARY_NAMES:
+        staging = target_dir / f".{name}.installing"
+        shutil.copyfile(source_dir / name, staging)
+        staging.chmod(0o755)
+        staging.replace(
+            target_dir / name
+        )  # atomic: a concurrent reader sees old or new, never half
+
+
+@contextmanager
+def build_lock(env: Mapping[str, str] | None = None) -> Iterator[None]:
+    """One build at a time per store (parallel test runs would otherwise each build for minutes)."""
+    store = envtest_store(env)
+    store.mkdir(parents=True, exist_ok=True)
+    with (store / ".oncall-operator-build.lock").open("w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def can_build() -> bool:
+    return find_go() is not None and go_module_dir() is not None
+
+
+def ensure_binaries(
+    build: bool = False, progress: Progress = print, env: Mapping[str, str] | None = None
+) -> Binaries:
+    """Binaries found as envtest finds them; when missing and `build`, built from source first."""
+    try:
+        return find_binaries(env)
+    except BinariesNotFound as not_found:
+        if not build:
+            raise
+        if find_go() is None:
+            raise BinariesNotFound(
+                f"{not_found} (Go is not installed here, so they cannot be built)"
+            ) from None
+    with build_lock(env):
+        try:
+            return find_binaries(env)  # another process may have built them while we waited
+        except BinariesNotFound:
+            return build_binaries(progress, env)
