@@ -3,6 +3,7 @@ are rendered and checked against the names, paths and ports the script relies on
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from oncall_operator.emulator import cli as emulator_cli
 from tests.ship.manifests import DEPLOY, REPO, Manifest, find_kubectl, kustomize, only
 
 SCRIPT = REPO / "hack" / "kind-e2e.sh"
@@ -109,6 +111,8 @@ def test_operator_reaches_the_emulator_service(rendered: list[Manifest]) -> None
     assert service["metadata"]["namespace"] == script_variable("EMULATOR_NS")
     assert url.port == service["spec"]["ports"][0]["port"]
     assert f"--port={emulator_port}" in emulator["args"]
+    # The emulator's self-signed certificate must name the host the operator dials.
+    assert f"--tls-name={url.hostname}" in emulator["args"]
 
 
 def test_operator_trusts_the_ca_the_script_copies_from_the_emulator(
@@ -134,8 +138,12 @@ def test_secrets_and_config_maps_the_pods_use_are_created_by_the_script(
     rendered: list[Manifest],
 ) -> None:
     text = script_text()
-    for deployment in ("oncall-operator", "pagerduty-emulator"):
-        token = env_value(container(rendered, deployment), "PAGERDUTY_API_TOKEN")
+    token_variables = {
+        "oncall-operator": "PAGERDUTY_API_TOKEN",
+        "pagerduty-emulator": "PAGERDUTY_EMULATOR_TOKEN",
+    }
+    for deployment, variable in token_variables.items():
+        token = env_value(container(rendered, deployment), variable)
         assert token["secretKeyRef"]["key"] == "token"
         assert (
             f"create secret generic {token['secretKeyRef']['name']} --from-literal=token=" in text
@@ -157,3 +165,16 @@ def test_example_paths_the_script_applies_exist() -> None:
     for path in re.findall(r"-f (examples/[\w/.-]+)", script_text()):
         assert (REPO / path).exists(), path
     assert (REPO / "examples" / "users.yaml").exists()
+
+
+def test_emulator_command_line_is_one_the_emulator_accepts(rendered: list[Manifest]) -> None:
+    emulator = container(rendered, "pagerduty-emulator")
+    parser = argparse.ArgumentParser()
+    emulator_cli.add_arguments(parser)
+
+    assert emulator["command"] == ["oncall-operator"]
+    assert emulator["args"][0] == "emulator"
+    args = parser.parse_args(emulator["args"][1:])
+    assert args.host == "0.0.0.0"
+    assert not [a for a in emulator["args"] if a.startswith("--token")], "token via environment"
+    assert env_value(emulator, emulator_cli.TOKEN_ENVIRONMENT)["secretKeyRef"]
