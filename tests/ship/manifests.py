@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from oncall_operator.controlplane.binaries import find_binary
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 BASE = DEPLOY / "base"
@@ -24,9 +26,9 @@ Manifest = dict[str, Any]
 
 
 def find_kubectl() -> str | None:
-    """A kubectl with kustomize built in: the control plane's own build first, else one on PATH."""
-    built = REPO / "tests" / "controlplane" / "bin" / "kubectl"
-    if built.exists():
+    """A kubectl with kustomize built in: the control plane's (envtest order), else one on PATH."""
+    built = find_binary("kubectl")
+    if built is not None:
         return str(built)
     return shutil.which("kubectl")
 
