@@ -9,6 +9,7 @@ import pytest
 
 from oncall_operator.emulator import EmulatorServer
 from tests.emulator.spec_check import validating_client
+from tests.fixtures.emulator import DEFAULT_USERS, TOKEN
 
 
 @pytest.fixture
@@ -23,3 +24,16 @@ def user_ids(pd: httpx2.Client) -> dict[str, str]:
     """Seeded user id by the local part of the email: user_ids["ana"]."""
     users = pd.get("/users", params={"limit": 100}).json()["users"]
     return {u["email"].split("@")[0]: u["id"] for u in users}
+
+
+@pytest.fixture
+def own_emulator() -> Iterator[EmulatorServer]:
+    """A server of the test's own, for tests that change what reset() keeps (the users)."""
+    with EmulatorServer(TOKEN, users=DEFAULT_USERS) as server:
+        yield server
+
+
+@pytest.fixture
+def own_pd(own_emulator: EmulatorServer) -> Iterator[httpx2.Client]:
+    with validating_client(own_emulator.base_url, TOKEN, str(own_emulator.ca_file)) as client:
+        yield client
