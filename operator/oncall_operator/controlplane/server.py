@@ -68,6 +68,13 @@ class ControlPlane:
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self.pki = Pki(self.state_dir / "pki")
 
+    @property
+    def binaries(self) -> Binaries:
+        """The binaries given, else found as envtest finds them (kubectl for callers too)."""
+        if self._binaries is None:
+            self._binaries = find_binaries()
+        return self._binaries
+
     # -- paths ---------------------------------------------------------------------------
     @property
     def log_dir(self) -> Path:
@@ -122,7 +129,7 @@ class ControlPlane:
             self._wait_ready(self.server_url)
             return
         self.stop()  # leftovers of a crashed run: stray processes, stale state
-        binaries = self._binaries or find_binaries()
+        binaries = self.binaries
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(exist_ok=True)
         self.pki.ensure()
@@ -184,6 +191,8 @@ class ControlPlane:
             f"--etcd-servers={etcd_url}",
             "--bind-address=127.0.0.1",
             "--advertise-address=127.0.0.1",
+            # the endpoint reconciler refuses a loopback address; nothing here needs the endpoints
+            "--endpoint-reconciler-type=none",
             f"--secure-port={port}",
             f"--tls-cert-file={self.pki.serving_cert}",
             f"--tls-private-key-file={self.pki.serving_key}",
