@@ -64,8 +64,12 @@ def _progress(message: str) -> None:
 
 def build(args: argparse.Namespace) -> int:
     binaries = ensure_binaries(build=True, progress=_progress)
-    for path in (binaries.kube_apiserver, binaries.etcd, binaries.kubectl):
-        print(path)
+    for name, path in (
+        ("kube-apiserver", binaries.kube_apiserver),
+        ("etcd", binaries.etcd),
+        ("kubectl", binaries.kubectl),
+    ):
+        _progress(f"{name}: {path}")
     return 0
 
 
