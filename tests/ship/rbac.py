@@ -20,6 +20,7 @@ from tests.ship.manifests import (
     BASE,
     RBAC_KINDS,
     REPO,
+    SINGLE_NAMESPACE,
     Manifest,
     find_kubectl,
     kustomization_resources,
@@ -31,6 +32,7 @@ GROUP = "oncall.dev"
 VERSION = "v1alpha1"
 ESTABLISHED_WITHIN_SECONDS = 30.0
 RBAC_VISIBLE_WITHIN_SECONDS = 10.0
+RBAC_VARIANTS = (BASE, SINGLE_NAMESPACE)
 
 
 def rbac_manifests(directory: Path = BASE) -> list[Manifest]:
@@ -78,18 +80,39 @@ def ensure_namespace(api_client: client.ApiClient, name: str) -> None:
 
 @contextmanager
 def deploy_rbac(api_client: client.ApiClient, directory: Path = BASE) -> Iterator[list[Manifest]]:
-    """deploy/'s RBAC applied with the admin client for the duration of the block, then removed."""
-    manifests = rbac_manifests(directory)
-    for manifest in manifests:
+    """The operator's RBAC is exactly DIRECTORY's for the duration of the block.
+
+    RBAC objects of the other deploy/ variants (e.g. the base's ClusterRoleBinding while the
+    single-namespace overlay is tested) are taken away meanwhile; whatever existed before is put
+    back afterwards, so tests sharing one control plane do not see each other's grants."""
+    wanted = rbac_manifests(directory)
+    wanted_keys = {_key(m) for m in wanted}
+    others = [
+        manifest
+        for variant in RBAC_VARIANTS
+        if variant != directory
+        for manifest in rbac_manifests(variant)
+        if _key(manifest) not in wanted_keys
+    ]
+    before: dict[tuple[str, str | None, str], Manifest] = {}
+    for manifest in [*wanted, *others]:
+        current = _read(api_client, manifest)
+        if current is not None:
+            before[_key(manifest)] = current
+    for manifest in others:
+        _delete(api_client, manifest)
+    for manifest in wanted:
         namespace = manifest["metadata"].get("namespace")
         if namespace:
             ensure_namespace(api_client, namespace)
         _create_or_replace(api_client, manifest)
     try:
-        yield manifests
+        yield wanted
     finally:
-        for manifest in reversed(manifests):
+        for manifest in reversed(wanted):
             _delete(api_client, manifest)
+        for saved in before.values():
+            _create_or_replace(api_client, saved)
 
 
 def allowed(
@@ -152,6 +175,39 @@ def _rbac_calls(
         ),
     }
     return calls[kind]
+
+
+def _key(manifest: Manifest) -> tuple[str, str | None, str]:
+    metadata = manifest["metadata"]
+    return (manifest["kind"], metadata.get("namespace"), metadata["name"])
+
+
+def _read(api_client: client.ApiClient, manifest: Manifest) -> Manifest | None:
+    """The object as it is on the server (without server-set metadata), or None."""
+    api = client.RbacAuthorizationV1Api(api_client)
+    readers: dict[str, Callable[..., Any]] = {
+        "ClusterRole": api.read_cluster_role,
+        "ClusterRoleBinding": api.read_cluster_role_binding,
+        "Role": api.read_namespaced_role,
+        "RoleBinding": api.read_namespaced_role_binding,
+    }
+    namespace = manifest["metadata"].get("namespace")
+    where: dict[str, Any] = {"namespace": namespace} if namespace else {}
+    try:
+        found = readers[manifest["kind"]](name=manifest["metadata"]["name"], **where)
+    except ApiException as error:
+        if error.status == 404:
+            return None
+        raise
+    current: Manifest = api_client.sanitize_for_serialization(found)
+    current["kind"] = manifest["kind"]
+    current["apiVersion"] = manifest["apiVersion"]
+    current["metadata"] = {
+        key: value
+        for key, value in current["metadata"].items()
+        if key in {"name", "namespace", "labels", "annotations"}
+    }
+    return current
 
 
 def _create_or_replace(api_client: client.ApiClient, manifest: Manifest) -> None:

@@ -280,3 +280,25 @@ def test_single_namespace_operator_can_do_its_job_there_and_nothing_elsewhere(
         assert forbidden(
             lambda: client.ApiextensionsV1Api(operator_api_client).list_custom_resource_definition()
         )
+
+
+def test_deploy_rbac_takes_other_grants_away_for_its_block_and_puts_them_back(
+    kube_api_client: client.ApiClient, operator_api_client: client.ApiClient, crds: None
+) -> None:
+    def cluster_wide() -> bool:
+        return allowed(operator_api_client, "list", "oncallteams", GROUP)
+
+    with deploy_rbac(kube_api_client, BASE):
+        wait_until(cluster_wide, RBAC_VISIBLE_WITHIN_SECONDS, "base RBAC never took effect")
+        with deploy_rbac(kube_api_client, SINGLE_NAMESPACE):
+            wait_until(
+                lambda: not cluster_wide(),
+                RBAC_VISIBLE_WITHIN_SECONDS,
+                "the base's cluster-wide grant stayed during the single-namespace block",
+            )
+        wait_until(cluster_wide, RBAC_VISIBLE_WITHIN_SECONDS, "the base's grant was not put back")
+    wait_until(
+        lambda: not cluster_wide(),
+        RBAC_VISIBLE_WITHIN_SECONDS,
+        "the base's grant outlived its block",
+    )
