@@ -61,7 +61,10 @@ def test_policy_lifecycle(pd: httpx2.Client, user_ids: dict[str, str]) -> None:
     assert updated.status_code == 200
     (new_rule,) = updated.json()["escalation_policy"]["escalation_rules"]
     assert new_rule["id"] == rule["id"]  # a rule sent with its id keeps it
-    assert updated.json()["escalation_policy"]["teams"] == []
+    assert [t["id"] for t in updated.json()["escalation_policy"]["teams"]] == [team_id]  # kept
+    body["escalation_policy"]["teams"] = []
+    cleared = pd.put(f"/escalation_policies/{policy['id']}", json=body).json()
+    assert cleared["escalation_policy"]["teams"] == []
     found = pd.get("/escalation_policies", params={"query": "v2"}).json()["escalation_policies"]
     assert [p["id"] for p in found] == [policy["id"]]
     by_user = pd.get("/escalation_policies", params={"user_ids[]": user_ids["mgr2"]}).json()

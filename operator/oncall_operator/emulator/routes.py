@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from aiohttp import web
 
-from oncall_operator.emulator import rendering
+from oncall_operator.emulator import layers, queries, rendering
 from oncall_operator.emulator.errors import invalid, not_found
 from oncall_operator.emulator.state import Account, JSONDict, new_id
 from oncall_operator.emulator.validation import BodyValidator
 
 HTML_BASE = "https://emulator.pagerduty.local"
-PAGINATION_CAP = 10_000  # offset + limit beyond this is answered 400
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 25
 ONCALL_MAX_RANGE = timedelta(days=90)
 INCIDENT_MAX_RANGE = timedelta(days=183)  # "6 months"
 INCIDENT_DEFAULT_RANGE = timedelta(days=30)
@@ -35,9 +30,6 @@ _TARGET_TYPES = {
     "schedule": "schedule_reference",
     "schedule_reference": "schedule_reference",
 }
-_MEMBER_ROLES = ("observer", "responder", "manager")
-
-Handler = Callable[[web.Request], Any]
 
 
 def now() -> datetime:
@@ -87,7 +79,7 @@ class PagerDutyRoutes:
     async def list_users(self, request: web.Request) -> web.Response:
         with self.account.lock:
             query = request.query.get("query", "").lower()
-            team_ids = set(request.query.getall("team_ids[]", []))
+            team_ids = queries.ids(request, "team_ids")
             users = [
                 u
                 for u in self.account.users.values()
@@ -95,7 +87,7 @@ class PagerDutyRoutes:
             ]
             if team_ids:
                 users = [u for u in users if team_ids & self._teams_of_user(u["id"])]
-            return _page(request, "users", [self._user(request, u) for u in users])
+            return queries.page(request, "users", [self._user(request, u) for u in users])
 
     async def get_user(self, request: web.Request) -> web.Response:
         with self.account.lock:
@@ -122,13 +114,14 @@ class PagerDutyRoutes:
 
     async def list_teams(self, request: web.Request) -> web.Response:
         with self.account.lock:
-            teams = _matching(self.account.teams.values(), request)
-            return _page(request, "teams", [self._team(request, t) for t in teams])
+            teams = queries.matching_name(self.account.teams.values(), request)
+            return queries.page(request, "teams", [self._team(request, t) for t in teams])
 
     async def create_team(self, request: web.Request) -> web.Response:
         body = await self._valid_body(request, "/teams")
         with self.account.lock:
-            team = self.account.add("teams", {**_team_fields(body["team"]), "members": {}})
+            fields = _team_fields(body["team"], {"description": None, "default_role": None})
+            team = self.account.add("teams", {**fields, "members": {}})
             self.account.save()
             return web.json_response({"team": self._team(request, team)}, status=201)
 
@@ -141,7 +134,7 @@ class PagerDutyRoutes:
         body = await self._valid_body(request, "/teams/{id}")
         with self.account.lock:
             team = self._find("teams", request.match_info["id"])
-            team.update(_team_fields(body["team"]))
+            team.update(_team_fields(body["team"], team))
             self.account.save()
             return web.json_response({"team": self._team(request, team)})
 
@@ -171,10 +164,10 @@ class PagerDutyRoutes:
                 {"user": self._reference(request, "users", user_id), "role": role}
                 for user_id, role in team["members"].items()
             ]
-            return _page(request, "members", members)
+            return queries.page(request, "members", members)
 
     async def add_member(self, request: web.Request) -> web.Response:
-        body = await _json_body(request, required=False)
+        body = await queries.json_body(request, required=False)
         errors = self.validator.errors("put", "/teams/{id}/users/{user_id}", body) if body else []
         if errors:
             raise invalid(*errors)
@@ -206,22 +199,23 @@ class PagerDutyRoutes:
 
     async def list_schedules(self, request: web.Request) -> web.Response:
         with self.account.lock:
-            schedules = _matching(self.account.schedules.values(), request)
-            team_ids = set(request.query.getall("team_ids[]", []))
+            schedules = queries.matching_name(self.account.schedules.values(), request)
+            team_ids = queries.ids(request, "team_ids")
             if team_ids:
                 schedules = [s for s in schedules if team_ids & set(s["teams"])]
             rendered = [self._schedule(request, s, window=None) for s in schedules]
-            return _page(request, "schedules", rendered)
+            return queries.page(request, "schedules", rendered)
 
     async def create_schedule(self, request: web.Request) -> web.Response:
         body = await self._valid_body(request, "/schedules")
         with self.account.lock:
             fields = self._schedule_fields(body["schedule"])
-            layers = [
-                self._new_layer(layer, index, set())
-                for index, layer in enumerate(body["schedule"]["schedule_layers"])
-            ]
-            schedule = self.account.add("schedules", {**fields, "schedule_layers": layers})
+            taken: set[str] = set()
+            new_layers = []
+            for index, sent in enumerate(body["schedule"]["schedule_layers"]):
+                new_layers.append(self._new_layer(sent, index, taken))
+                taken.add(new_layers[-1]["id"])
+            schedule = self.account.add("schedules", {**fields, "schedule_layers": new_layers})
             self.account.save()
             # 200, not the 201 the spec says (api-schema issue 497).
             return web.json_response({"schedule": self._schedule(request, schedule, None)})
@@ -229,9 +223,8 @@ class PagerDutyRoutes:
     async def get_schedule(self, request: web.Request) -> web.Response:
         with self.account.lock:
             schedule = self._find("schedules", request.match_info["id"])
-            zone_name = request.query.get("time_zone", schedule["time_zone"])
-            _check_zone(zone_name, "time_zone")
-            window = _schedule_window(request)
+            zone_name = queries.time_zone(request, schedule["time_zone"])
+            window = queries.schedule_window(request, SCHEDULE_DEFAULT_RANGE)
             rendered = self._schedule(request, schedule, window, zone_name)
             return web.json_response({"schedule": rendered})
 
@@ -239,10 +232,9 @@ class PagerDutyRoutes:
         body = await self._valid_body(request, "/schedules/{id}")
         with self.account.lock:
             schedule = self._find("schedules", request.match_info["id"])
-            fields = self._schedule_fields(body["schedule"])
-            layers = self._updated_layers(schedule, body["schedule"]["schedule_layers"])
-            schedule.update(fields)
-            schedule["schedule_layers"] = layers
+            fields = self._schedule_fields(body["schedule"], schedule)
+            updated = self._updated_layers(schedule, body["schedule"]["schedule_layers"])
+            schedule.update(fields, schedule_layers=updated)
             self.account.save()
             return web.json_response({"schedule": self._schedule(request, schedule, None)})
 
@@ -256,16 +248,23 @@ class PagerDutyRoutes:
             self.account.save()
             return web.Response(status=204)
 
-    def _schedule_fields(self, sent: JSONDict) -> JSONDict:
-        _check_zone(sent["time_zone"], "schedule.time_zone")
-        team_ids = [t["id"] for t in sent.get("teams", [])]
+    def _schedule_fields(self, sent: JSONDict, current: JSONDict | None = None) -> JSONDict:
+        """Stored fields from a sent schedule; on update, fields not sent keep their value."""
+        queries.check_zone(sent["time_zone"], "schedule.time_zone")
+        fields: JSONDict = {"time_zone": sent["time_zone"]}
+        fields["name"] = sent.get("name", current["name"] if current else "")
+        fields["description"] = sent.get("description", current and current["description"])
+        fields["teams"] = self._team_ids(sent, "schedule", current)
+        return fields
+
+    def _team_ids(self, sent: JSONDict, kind: str, current: JSONDict | None) -> list[str]:
+        if "teams" not in sent:
+            return list(current["teams"]) if current else []
+        team_ids = [team["id"] for team in sent["teams"]]
         missing = [t for t in team_ids if t not in self.account.teams]
         if missing:
-            raise invalid(*(f"schedule.teams: no team {t}" for t in missing))
-        fields: JSONDict = {"name": sent.get("name") or "", "time_zone": sent["time_zone"]}
-        fields["description"] = sent.get("description")
-        fields["teams"] = team_ids
-        return fields
+            raise invalid(*(f"{kind}.teams: no team {t}" for t in missing))
+        return team_ids
 
     def _new_layer(self, sent: JSONDict, index: int, taken: set[str]) -> JSONDict:
         layer: JSONDict = {
@@ -295,32 +294,18 @@ class PagerDutyRoutes:
 
     def _updated_layers(self, schedule: JSONDict, sent_layers: list[JSONDict]) -> list[JSONDict]:
         """PagerDuty's layer history: kept ids, new ids for new layers, missing layers ended."""
-        moment = self.clock()
-        existing = {layer["id"]: layer for layer in schedule["schedule_layers"]}
-        result: list[JSONDict] = []
-        taken: set[str] = set(existing)
+        current_ids = {layer["id"] for layer in schedule["schedule_layers"]}
+        taken = set(current_ids)
+        fresh_layers = []
         for index, sent in enumerate(sent_layers):
             fresh = self._new_layer(sent, index, taken)
-            old = existing.pop(sent.get("id", ""), None)
-            if old is None:
-                taken.add(fresh["id"])
-                result.append(fresh)
-                continue
-            fresh["id"] = old["id"]
-            if _same_layer(old, fresh):
-                fresh["start"], fresh["history"] = old["start"], old["history"]
-            else:
-                fresh["history"] = [*old["history"], _ended(old, moment)]
-                # An update takes effect now: PagerDuty resets `start` to the time of the update.
-                if _instant(fresh["start"]) < moment:
-                    fresh["start"] = _iso(moment, schedule["time_zone"])
-            result.append(fresh)
-        for removed in existing.values():  # layers left out of the PUT end now and stay
-            end = removed.get("end")
-            if end is None or _instant(end) > moment:
-                end = _iso(moment, schedule["time_zone"])
-            result.append({**removed, "end": end})
-        return result
+            if sent.get("id") in current_ids:
+                fresh["id"] = sent["id"]
+            taken.add(fresh["id"])
+            fresh_layers.append(fresh)
+        return layers.merge_update(
+            schedule["schedule_layers"], fresh_layers, self.clock(), schedule["time_zone"]
+        )
 
     def _schedule(
         self,
@@ -331,27 +316,27 @@ class PagerDutyRoutes:
     ) -> JSONDict:
         zone_name = zone_name or schedule["time_zone"]
         layers_json = schedule["schedule_layers"]
+        overflow = queries.flag(request, "overflow")
         rendered_layers = []
         for layer in layers_json:
             public = {key: value for key, value in layer.items() if key != "history"}
-            public["restrictions"] = layer["restrictions"]
+            public["rendered_schedule_entries"] = []
             if window is not None:
-                entries = _entries(
-                    [*layer["history"], layer], zone_name, window, _overflow(request), final=False
+                entries = layers.render_entries(
+                    layers.versions([layer]), zone_name, window, overflow=overflow, final=False
                 )
                 public["rendered_schedule_entries"] = self._entries_json(
                     request, entries, zone_name
                 )
-                public["rendered_coverage_percentage"] = _coverage(entries, window)
-            else:
-                public["rendered_schedule_entries"] = []
+                public["rendered_coverage_percentage"] = layers.coverage(entries, window)
             rendered_layers.append(public)
         final: JSONDict = {"name": "Final Schedule", "rendered_schedule_entries": []}
         if window is not None:
-            all_versions = [v for layer in layers_json for v in (*layer["history"], layer)]
-            entries = _entries(all_versions, zone_name, window, _overflow(request), final=True)
+            entries = layers.render_entries(
+                layers.versions(layers_json), zone_name, window, overflow=overflow, final=True
+            )
             final["rendered_schedule_entries"] = self._entries_json(request, entries, zone_name)
-            final["rendered_coverage_percentage"] = _coverage(entries, window)
+            final["rendered_coverage_percentage"] = layers.coverage(entries, window)
         user_ids = dict.fromkeys(u["user"]["id"] for layer in layers_json for u in layer["users"])
         rendered: JSONDict = {
             **self._identity(request, "schedules", schedule, schedule["name"]),
@@ -376,8 +361,8 @@ class PagerDutyRoutes:
     ) -> list[JSONDict]:
         return [
             {
-                "start": _iso(e.start, zone_name),
-                "end": _iso(e.end, zone_name),
+                "start": layers.iso(e.start, zone_name),
+                "end": layers.iso(e.end, zone_name),
                 "user": self._reference(request, "users", e.user_id),
             }
             for e in entries
@@ -398,38 +383,36 @@ class PagerDutyRoutes:
 
     async def list_oncalls(self, request: web.Request) -> web.Response:
         with self.account.lock:
-            zone_name = request.query.get("time_zone", "Etc/UTC")
-            _check_zone(zone_name, "time_zone")
+            zone_name = queries.time_zone(request, "Etc/UTC")
             moment = self.clock()
-            since = _query_instant(request, "since") or moment
-            until = _query_instant(request, "until") or moment
-            if until < since:
-                raise invalid("until: must not be before since")
-            if until - since > ONCALL_MAX_RANGE:
-                raise invalid("until: the range may be at most 90 days")
-            policy_ids = set(request.query.getall("escalation_policy_ids[]", []))
-            schedule_ids = set(request.query.getall("schedule_ids[]", []))
-            user_ids = set(request.query.getall("user_ids[]", []))
+            since, until = queries.window(
+                request, default_since=moment, default_until=moment, longest=ONCALL_MAX_RANGE
+            )
+            policy_ids = queries.ids(request, "escalation_policy_ids")
+            schedule_ids = queries.ids(request, "schedule_ids")
+            user_ids = queries.ids(request, "user_ids")
+            # An instant (since == until) still asks who is on call at that moment.
             found = [
                 o
-                for o in self._oncalls(since, until, max(until, since + timedelta(seconds=1)))
+                for o in self._oncalls((since, max(until, since + timedelta(seconds=1))))
                 if (not policy_ids or o["policy"] in policy_ids)
                 and (not schedule_ids or o["schedule"] in schedule_ids)
                 and (not user_ids or o["user"] in user_ids)
             ]
-            if _flag(request, "earliest"):
+            if queries.flag(request, "earliest"):
                 found = _earliest(found)
             found.sort(key=lambda o: (o["policy"], o["level"], o["start"] or since, o["user"]))
-            return _page(request, "oncalls", [self._oncall(request, o, zone_name) for o in found])
+            rendered = [self._oncall(request, o, zone_name) for o in found]
+            return queries.page(request, "oncalls", rendered)
 
-    def _oncalls(self, since: datetime, until: datetime, end: datetime) -> list[JSONDict]:
-        """On-calls overlapping [since, end): one per (policy, rule, target user, shift)."""
+    def _oncalls(self, window: layers.Window) -> list[JSONDict]:
+        """On-calls overlapping `window`: one per policy level, target user and (whole) shift."""
         found: list[JSONDict] = []
         for policy in self.account.escalation_policies.values():
             for level, rule in enumerate(policy["escalation_rules"], start=1):
+                base = {"policy": policy["id"], "level": level}
                 for target in rule["targets"]:
-                    base = {"policy": policy["id"], "level": level}
-                    if target["type"] == "user_reference":
+                    if target["type"] == "user_reference":  # on call for good: no start, no end
                         found.append(
                             {
                                 **base,
@@ -441,19 +424,23 @@ class PagerDutyRoutes:
                         )
                         continue
                     schedule = self.account.schedules[target["id"]]
-                    versions = [
-                        v for lay in schedule["schedule_layers"] for v in (*lay["history"], lay)
-                    ]
-                    for e in _entries(versions, schedule["time_zone"], (since, end), True, True):
-                        found.append(
-                            {
-                                **base,
-                                "schedule": schedule["id"],
-                                "user": e.user_id,
-                                "start": e.start,
-                                "end": e.end,
-                            }
-                        )
+                    entries = layers.render_entries(
+                        layers.versions(schedule["schedule_layers"]),
+                        schedule["time_zone"],
+                        window,
+                        overflow=True,
+                        final=True,
+                    )
+                    found.extend(
+                        {
+                            **base,
+                            "schedule": schedule["id"],
+                            "user": e.user_id,
+                            "start": e.start,
+                            "end": e.end,
+                        }
+                        for e in entries
+                    )
         return found
 
     def _oncall(self, request: web.Request, oncall: JSONDict, zone_name: str) -> JSONDict:
@@ -461,36 +448,33 @@ class PagerDutyRoutes:
             "escalation_policy": self._reference(request, "escalation_policies", oncall["policy"]),
             "escalation_level": oncall["level"],
             "user": self._reference(request, "users", oncall["user"]),
-            "schedule": None,
             "start": None,
             "end": None,
         }
         if oncall["schedule"] is not None:
             rendered["schedule"] = self._reference(request, "schedules", oncall["schedule"])
-            rendered["start"] = _iso(oncall["start"], zone_name)
-            rendered["end"] = _iso(oncall["end"], zone_name)
-        else:
-            del rendered["schedule"]  # a direct user target has no schedule
+            rendered["start"] = layers.iso(oncall["start"], zone_name)
+            rendered["end"] = layers.iso(oncall["end"], zone_name)
         return rendered
 
     # -- escalation policies -------------------------------------------------------------
 
     async def list_policies(self, request: web.Request) -> web.Response:
         with self.account.lock:
-            policies = _matching(self.account.escalation_policies.values(), request)
-            team_ids = set(request.query.getall("team_ids[]", []))
+            policies = queries.matching_name(self.account.escalation_policies.values(), request)
+            team_ids = queries.ids(request, "team_ids")
             if team_ids:
                 policies = [p for p in policies if team_ids & set(p["teams"])]
-            user_ids = set(request.query.getall("user_ids[]", []))
+            user_ids = queries.ids(request, "user_ids")
             if user_ids:
                 policies = [p for p in policies if user_ids & self._policy_user_ids(p)]
             rendered = [self._policy(request, p) for p in policies]
-            return _page(request, "escalation_policies", rendered)
+            return queries.page(request, "escalation_policies", rendered)
 
     async def create_policy(self, request: web.Request) -> web.Response:
         body = await self._valid_body(request, "/escalation_policies")
         with self.account.lock:
-            fields = self._policy_fields(body["escalation_policy"], existing_rules=[])
+            fields = self._policy_fields(body["escalation_policy"], current=None)
             policy = self.account.add("escalation_policies", fields)
             self.account.save()
             return web.json_response(
@@ -506,9 +490,7 @@ class PagerDutyRoutes:
         body = await self._valid_body(request, "/escalation_policies/{id}")
         with self.account.lock:
             policy = self._find("escalation_policies", request.match_info["id"])
-            policy.update(
-                self._policy_fields(body["escalation_policy"], policy["escalation_rules"])
-            )
+            policy.update(self._policy_fields(body["escalation_policy"], current=policy))
             self.account.save()
             return web.json_response({"escalation_policy": self._policy(request, policy)})
 
@@ -520,13 +502,11 @@ class PagerDutyRoutes:
             self.account.save()
             return web.Response(status=204)
 
-    def _policy_fields(self, sent: JSONDict, existing_rules: list[JSONDict]) -> JSONDict:
+    def _policy_fields(self, sent: JSONDict, current: JSONDict | None) -> JSONDict:
+        """Stored fields from a sent policy; on update, fields not sent keep their value."""
         errors: list[str] = []
-        team_ids = [t["id"] for t in sent.get("teams", [])]
-        errors += [
-            f"escalation_policy.teams: no team {t}" for t in team_ids if t not in self.account.teams
-        ]
-        old_rule_ids = {rule["id"] for rule in existing_rules}
+        team_ids = self._team_ids(sent, "escalation_policy", current)
+        old_rule_ids = {rule["id"] for rule in current["escalation_rules"]} if current else set()
         taken = self.account.all_ids()
         rules = []
         for index, rule in enumerate(sent["escalation_rules"]):
@@ -554,12 +534,17 @@ class PagerDutyRoutes:
             rules.append(stored)
         if errors:
             raise invalid(*errors)
+        defaults = current or {
+            "description": None,
+            "num_loops": 0,
+            "on_call_handoff_notifications": "if_has_services",
+        }
         return {
             "name": sent["name"],
-            "description": sent.get("description"),
-            "num_loops": sent.get("num_loops", 0),
+            "description": sent.get("description", defaults["description"]),
+            "num_loops": sent.get("num_loops", defaults["num_loops"]),
             "on_call_handoff_notifications": sent.get(
-                "on_call_handoff_notifications", "if_has_services"
+                "on_call_handoff_notifications", defaults["on_call_handoff_notifications"]
             ),
             "escalation_rules": rules,
             "teams": team_ids,
@@ -607,26 +592,29 @@ class PagerDutyRoutes:
         with self.account.lock:
             incidents = list(self.account.incidents.values())
             if request.query.get("date_range") != "all":
-                until = _query_instant(request, "until") or self.clock()
-                since = _query_instant(request, "since") or until - INCIDENT_DEFAULT_RANGE
-                if until < since:
-                    raise invalid("until: must not be before since")
-                if until - since > INCIDENT_MAX_RANGE:
-                    raise invalid("since: the date range may be at most 6 months")
-                incidents = [i for i in incidents if since <= _instant(i["created_at"]) < until]
+                until = queries.query_instant(request, "until") or self.clock()
+                since, until = queries.window(
+                    request,
+                    default_since=until - INCIDENT_DEFAULT_RANGE,
+                    default_until=until,
+                    longest=INCIDENT_MAX_RANGE,
+                )
+                incidents = [
+                    i for i in incidents if since <= layers.instant(i["created_at"]) < until
+                ]
             filters = {
-                "team_ids": set(request.query.getall("team_ids[]", [])),
-                "urgency": set(request.query.getall("urgencies[]", [])),
-                "status": set(request.query.getall("statuses[]", [])),
+                "team_ids": queries.ids(request, "team_ids"),
+                "urgency": queries.ids(request, "urgencies"),
+                "status": queries.ids(request, "statuses"),
             }
             if filters["team_ids"]:
                 incidents = [i for i in incidents if filters["team_ids"] & set(i["team_ids"])]
             for key in ("urgency", "status"):
                 if filters[key]:
                     incidents = [i for i in incidents if i[key] in filters[key]]
-            incidents.sort(key=lambda i: _instant(i["created_at"]))
+            incidents.sort(key=lambda i: layers.instant(i["created_at"]))
             rendered = [self._incident(request, i) for i in incidents]
-            return _page(request, "incidents", rendered)
+            return queries.page(request, "incidents", rendered)
 
     def _incident(self, request: web.Request, incident: JSONDict) -> JSONDict:
         return {
@@ -644,7 +632,7 @@ class PagerDutyRoutes:
     # -- shared ----------------------------------------------------------------------------
 
     async def _valid_body(self, request: web.Request, path_pattern: str) -> JSONDict:
-        body = await _json_body(request, required=True)
+        body = await queries.json_body(request, required=True)
         errors = self.validator.errors(request.method, path_pattern, body)
         if errors:
             raise invalid(*errors)
@@ -683,142 +671,13 @@ def _collection_of(reference_type: str) -> str:
     return "users" if reference_type == "user_reference" else "schedules"
 
 
-def _team_fields(sent: JSONDict) -> JSONDict:
+def _team_fields(sent: JSONDict, current: JSONDict) -> JSONDict:
+    """Stored fields from a sent team; fields not sent keep their `current` value."""
     return {
         "name": sent["name"],
-        "description": sent.get("description"),
-        "default_role": sent.get("default_role"),
+        "description": sent.get("description", current["description"]),
+        "default_role": sent.get("default_role", current["default_role"]),
     }
-
-
-def _matching(objects: Iterable[JSONDict], request: web.Request) -> list[JSONDict]:
-    query = request.query.get("query", "").lower()
-    return [o for o in objects if query in o["name"].lower()]
-
-
-def _page(request: web.Request, key: str, items: list[JSONDict]) -> web.Response:
-    """PagerDuty's offset pagination: limit capped at 100, offset + limit at most 10,000."""
-    limit = min(_int_query(request, "limit", DEFAULT_LIMIT), MAX_LIMIT)
-    offset = _int_query(request, "offset", 0)
-    if limit < 1 or offset < 0:
-        raise invalid("limit: must be positive; offset: must not be negative")
-    if offset + limit > PAGINATION_CAP:
-        raise invalid(f"Offset must be less than or equal to {PAGINATION_CAP} minus limit")
-    page = items[offset : offset + limit]
-    body = {
-        key: page,
-        "offset": offset,
-        "limit": limit,
-        "more": offset + limit < len(items),
-        "total": len(items) if _flag(request, "total") else None,
-    }
-    return web.json_response(body)
-
-
-def _int_query(request: web.Request, name: str, default: int) -> int:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise invalid(f"{name}: expected an integer, got {raw[:40]!r}") from None
-
-
-def _flag(request: web.Request, name: str) -> bool:
-    return request.query.get(name, "false").lower() == "true"
-
-
-def _overflow(request: web.Request) -> bool:
-    return _flag(request, "overflow")
-
-
-def _instant(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text)
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-
-
-def _query_instant(request: web.Request, name: str) -> datetime | None:
-    raw = request.query.get(name)
-    if raw is None or raw == "":
-        return None
-    try:
-        return _instant(raw)
-    except ValueError:
-        raise invalid(f"{name}: not an ISO 8601 date-time: {raw[:40]!r}") from None
-
-
-def _iso(instant: datetime, zone_name: str) -> str:
-    return instant.astimezone(rendering.schedule_zone(zone_name)).isoformat()
-
-
-def _check_zone(zone_name: str, field: str) -> None:
-    try:
-        rendering.schedule_zone(zone_name)
-    except ValueError:
-        raise invalid(f"{field}: unknown time zone {zone_name[:64]!r}") from None
-
-
-def _schedule_window(request: web.Request) -> tuple[datetime, datetime] | None:
-    since, until = _query_instant(request, "since"), _query_instant(request, "until")
-    if since is None and until is None:
-        return None
-    if since is None:
-        assert until is not None
-        since = until - SCHEDULE_DEFAULT_RANGE
-    if until is None:
-        until = since + SCHEDULE_DEFAULT_RANGE
-    if until < since:
-        raise invalid("until: must not be before since")
-    return since, until
-
-
-def _same_layer(old: JSONDict, new: JSONDict) -> bool:
-    ignored = {"start", "history", "id"}
-    return {k: v for k, v in old.items() if k not in ignored} == {
-        k: v for k, v in new.items() if k not in ignored
-    }
-
-
-def _ended(layer: JSONDict, moment: datetime) -> JSONDict:
-    end = layer.get("end")
-    if end is None or _instant(end) > moment:
-        end = moment.isoformat()
-    return {key: value for key, value in layer.items() if key != "history"} | {"end": end}
-
-
-def _entries(
-    layers_json: Sequence[JSONDict],
-    zone_name: str,
-    window: tuple[datetime, datetime],
-    overflow: bool,
-    final: bool,
-) -> list[rendering.Entry]:
-    """Entries overlapping the window; clipped to it unless `overflow` (then whole shifts)."""
-    since, until = window
-    layers = [rendering.layer_from_json(layer) for layer in layers_json]
-    if not layers:
-        return []
-    # Render a margin around the window so that a shift crossing its edge is seen whole.
-    margin = max(layer.turn_length for layer in layers) + timedelta(days=8) if overflow else None
-    low, high = (since - margin, until + margin) if margin else (since, until)
-    if final:
-        entries = rendering.render_final(layers, zone_name, low, high)
-    else:
-        entries = [
-            e for layer in layers for e in rendering.render_layer(layer, zone_name, low, high)
-        ]
-        entries.sort(key=lambda e: e.start)
-    overlapping = [e for e in entries if e.start < until and e.end > since]
-    if overflow:
-        return overlapping
-    return [rendering.Entry(e.user_id, max(e.start, since), min(e.end, until)) for e in overlapping]
-
-
-def _coverage(entries: Sequence[rendering.Entry], window: tuple[datetime, datetime]) -> float:
-    since, until = window
-    clipped = [rendering.Entry(e.user_id, max(e.start, since), min(e.end, until)) for e in entries]
-    return rendering.coverage_percentage(clipped, since, until)
 
 
 def _earliest(oncalls: list[JSONDict]) -> list[JSONDict]:
@@ -832,15 +691,3 @@ def _earliest(oncalls: list[JSONDict]) -> list[JSONDict]:
         ):
             earliest[key] = oncall
     return list(earliest.values())
-
-
-async def _json_body(request: web.Request, *, required: bool) -> Any:
-    raw = await request.read()
-    if not raw.strip():
-        if required:
-            raise invalid("The request body is empty.")
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise invalid("The request body is not valid JSON.") from None
