@@ -42,6 +42,9 @@ FORBIDDEN_RESOURCES = {
     "clusterroles",
     "roles",
     "rolebindings",
+    "clusterrolebindings",
+    "serviceaccounts/token",
+    "pods",
 }
 
 
