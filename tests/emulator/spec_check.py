@@ -90,19 +90,20 @@ def check_response(method: str, path: str, status: int, body: bytes, content_typ
         raise ResponseMismatch(f"{method} {path} -> {status}:\n" + "\n".join(problems[:10]))
 
 
+def check_httpx_response(response: httpx2.Response) -> None:
+    """check_response for an httpx2 (or pagerduty client) response; usable as an event hook."""
+    response.read()
+    check_response(
+        response.request.method,
+        urlsplit(str(response.request.url)).path,
+        response.status_code,
+        response.content,
+        response.headers.get("content-type", ""),
+    )
+
+
 def validating_client(base_url: str, token: str, ca_file: str) -> httpx2.Client:
     """An httpx2 client for the emulator that checks every response against the spec."""
-
-    def check(response: httpx2.Response) -> None:
-        response.read()
-        check_response(
-            response.request.method,
-            urlsplit(str(response.request.url)).path,
-            response.status_code,
-            response.content,
-            response.headers.get("content-type", ""),
-        )
-
     return httpx2.Client(
         base_url=base_url,
         verify=ssl.create_default_context(cafile=ca_file),
@@ -110,5 +111,5 @@ def validating_client(base_url: str, token: str, ca_file: str) -> httpx2.Client:
             "Authorization": f"Token token={token}",
             "Accept": "application/vnd.pagerduty+json;version=2",
         },
-        event_hooks={"response": [check]},
+        event_hooks={"response": [check_httpx_response]},
     )

@@ -20,7 +20,7 @@ import pytest
 
 from oncall_operator.emulator import EmulatorServer
 from tests.emulator import bodies
-from tests.emulator.spec_check import validating_client
+from tests.emulator.spec_check import check_httpx_response, check_response, validating_client
 from tests.fixtures.emulator import DEFAULT_USERS, TOKEN
 
 
@@ -66,6 +66,7 @@ def test_the_official_client_works_against_it(emulator: EmulatorServer) -> None:
         emulator.token,
         base_url=emulator.base_url,
         verify=ssl.create_default_context(cafile=str(emulator.ca_file)),
+        event_hooks={"response": [check_httpx_response]},
     )
     user = client.find("users", "BO@example.com", attribute="email")
     assert user is not None and user["name"] == "Bo Berg"
@@ -116,6 +117,7 @@ def test_cli_serves_curl_with_the_ca_file(
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert curl.returncode == 0, curl.stderr
+    check_response("GET", "/users", 200, curl.stdout.encode(), "application/json")
     assert json.loads(curl.stdout)["users"][0]["email"] == "ana@example.com"
     refused = subprocess.run(
         ["curl", "-sS", f"{base_url}/users"],

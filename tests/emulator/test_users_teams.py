@@ -10,6 +10,7 @@ import pytest
 
 from oncall_operator.emulator import EmulatorServer
 from tests.emulator import bodies
+from tests.emulator.spec_check import check_httpx_response
 from tests.fixtures.emulator import DEFAULT_USERS
 
 PAGERDUTY_ID = re.compile(r"^P[A-Z0-9]{6}$")
@@ -20,6 +21,7 @@ def test_requests_without_the_token_are_401(emulator: EmulatorServer) -> None:
         response = httpx2.get(
             f"{emulator.base_url}/users", headers=headers, verify=_context(emulator)
         )
+        check_httpx_response(response)
         assert response.status_code == 401
         assert response.json()["error"]["code"] == 2006
 
