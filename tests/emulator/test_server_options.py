@@ -1,0 +1,71 @@
+"""EmulatorServer options: a certificate of one's own, another spec file, bad arguments."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from oncall_operator.emulator import EmulatorServer
+from oncall_operator.emulator.tls import make_credentials
+from tests.emulator import bodies
+from tests.emulator.spec_check import validating_client
+from tests.emulator.test_specsubset import FULL_SPEC
+
+
+def test_given_certificate_is_served(tmp_path: Path) -> None:
+    credentials = make_credentials(tmp_path / "mine", extra_names=["pagerduty.test"])
+    with EmulatorServer(
+        "t",
+        tls_cert=credentials.cert_file,
+        tls_key=credentials.key_file,
+        ca_file=credentials.ca_file,
+    ) as server:
+        assert server.ca_file == credentials.ca_file
+        with validating_client(server.base_url, "t", str(server.ca_file)) as client:
+            assert client.get("/users").status_code == 200
+
+
+def test_a_fresh_ca_is_not_trusted_by_default(tmp_path: Path) -> None:
+    with EmulatorServer("t", ca_file=tmp_path / "ca.pem") as server:
+        assert (tmp_path / "ca.pem").read_text().startswith("-----BEGIN CERTIFICATE-----")
+        with pytest.raises(httpx2.ConnectError):
+            httpx2.get(f"{server.base_url}/users", verify=ssl.create_default_context())
+
+
+@pytest.mark.skipif(not FULL_SPEC.exists(), reason=f"PagerDuty's full spec is not at {FULL_SPEC}")
+def test_validates_against_another_spec_file() -> None:
+    with (
+        EmulatorServer("t", spec_file=FULL_SPEC) as server,
+        validating_client(server.base_url, "t", str(server.ca_file)) as client,
+    ):
+        response = client.post("/schedules", json=bodies.schedule())
+        assert response.status_code == 400
+        assert client.post("/teams", json=bodies.team()).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"token": ""}, "token"),
+        ({"token": "t", "tls_cert": "cert.pem"}, "tls_cert and tls_key"),
+        ({"token": "t", "users": [{"name": "No Email"}]}, r"users\[0\].email"),
+    ],
+)
+def test_bad_arguments_are_refused(arguments: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        EmulatorServer(**arguments)  # type: ignore[arg-type]
+
+
+def test_stop_is_idempotent_and_start_twice_is_refused() -> None:
+    server = EmulatorServer("t").start()
+    try:
+        with pytest.raises(RuntimeError):
+            server.start()
+    finally:
+        server.stop()
+        server.stop()
+    with pytest.raises(RuntimeError):
+        _ = server.base_url
