@@ -34,7 +34,12 @@ SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
 READY_TIMEOUT_SECONDS = 180.0
 STOP_TIMEOUT_SECONDS = 15.0
+PORT_ATTEMPTS = 3  # free_port() can race with another process on a busy machine
 _PR_SET_PDEATHSIG = 1
+
+
+class PortTaken(ControlPlaneError):
+    """A loopback port chosen as free was taken before etcd or kube-apiserver bound it."""
 
 
 class ControlPlaneNotRunning(ControlPlaneError):
@@ -66,6 +71,7 @@ class ControlPlane:
         self._die_with_parent = die_with_parent
         self._ready_timeout = ready_timeout
         self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._log_offsets: dict[str, int] = {}
         self.pki = Pki(self.state_dir / "pki")
 
     @property
@@ -128,11 +134,20 @@ class ControlPlane:
         if self.is_running():
             self._wait_ready(self.server_url)
             return
-        self.stop()  # leftovers of a crashed run: stray processes, stale state
         binaries = self.binaries
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(exist_ok=True)
         self.pki.ensure()
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            self.stop()  # leftovers of a crashed run or of the attempt before
+            try:
+                self._start_once(binaries, progress)
+                return
+            except PortTaken:
+                if attempt == PORT_ATTEMPTS:
+                    raise
+
+    def _start_once(self, binaries: Binaries, progress: Callable[[str], None] | None) -> None:
         etcd_url = f"http://127.0.0.1:{free_port()}"
         server_url = f"https://127.0.0.1:{free_port()}"
         for identity in IDENTITIES:
@@ -211,6 +226,7 @@ class ControlPlane:
 
     def _spawn(self, name: str, command: list[str]) -> None:
         with (self.log_dir / f"{name}.log").open("ab") as log:
+            self._log_offsets[name] = log.tell()
             self._children[name] = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL,
@@ -240,8 +256,10 @@ class ControlPlane:
         while time.monotonic() < deadline:
             for name, child in self._children.items():
                 if child.poll() is not None:
-                    raise ControlPlaneError(
-                        f"{name} exited with code {child.returncode} during startup:\n{self._log_tail(name)}"
+                    tail = self._log_tail(name)
+                    error = PortTaken if "address already in use" in tail else ControlPlaneError
+                    raise error(
+                        f"{name} exited with code {child.returncode} during startup:\n{tail}"
                     )
             try:
                 with urllib.request.urlopen(request, context=context, timeout=5) as response:  # noqa: S310
@@ -256,10 +274,13 @@ class ControlPlane:
         )
 
     def _log_tail(self, name: str, lines: int = 30) -> str:
+        """The last lines this start wrote to name's log (earlier starts' lines are left out)."""
         log = self.log_dir / f"{name}.log"
-        return (
-            "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else ""
-        )
+        if not log.exists():
+            return ""
+        with log.open("rb") as file:
+            file.seek(self._log_offsets.get(name, 0))
+            return "\n".join(file.read().decode(errors="replace").splitlines()[-lines:])
 
     # -- state ---------------------------------------------------------------------------
     def _write_state(self, server_url: str, etcd_url: str) -> None:
