@@ -69,3 +69,16 @@ def test_stop_is_idempotent_and_start_twice_is_refused() -> None:
         server.stop()
     with pytest.raises(RuntimeError):
         _ = server.base_url
+
+
+def test_unknown_user_time_zone_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"users\[0\].time_zone"):
+        EmulatorServer("t", users=[{"name": "A", "email": "a@example.com", "time_zone": "Mars/X"}])
+
+
+@pytest.mark.parametrize("content", ["not json", "[1, 2]", '{"users": [{"name": "no id"}]}'])
+def test_a_bad_state_file_is_named(tmp_path: Path, content: str) -> None:
+    state = tmp_path / "state.json"
+    state.write_text(content)
+    with pytest.raises(ValueError, match="not an emulator state file"):
+        EmulatorServer("t", state_file=state)

@@ -8,12 +8,14 @@ thread while the Python API's admin calls come from the caller's thread.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import secrets
 import string
 import tempfile
 import threading
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,11 @@ JSONDict = dict[str, Any]
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 _COLLECTIONS = ("users", "teams", "schedules", "escalation_policies", "incidents")
+
+
+@functools.cache
+def _known_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
 
 
 def new_id(taken: set[str] | dict[str, Any]) -> str:
@@ -65,8 +72,8 @@ class Account:
             if not isinstance(email, str) or "@" not in email:
                 raise ValueError(f"users[{index}].email: expected an email address")
             time_zone = raw.get("time_zone", "Etc/UTC")
-            if not isinstance(time_zone, str):
-                raise ValueError(f"users[{index}].time_zone: expected a string")
+            if not isinstance(time_zone, str) or time_zone not in _known_zones():
+                raise ValueError(f"users[{index}].time_zone: unknown time zone {time_zone!r}")
             existing = next(
                 (u for u in self.users.values() if u["email"].lower() == email.lower()), None
             )
@@ -128,9 +135,15 @@ class Account:
         """Read the state file if it exists (a missing file is an empty account)."""
         if self.state_file is None or not self.state_file.exists():
             return
-        document = json.loads(self.state_file.read_text(encoding="utf-8"))
-        for name in _COLLECTIONS:
-            getattr(self, name).update({obj["id"]: obj for obj in document.get(name, [])})
+        try:
+            document = json.loads(self.state_file.read_text(encoding="utf-8"))
+            loaded = {
+                name: {obj["id"]: obj for obj in document.get(name, [])} for name in _COLLECTIONS
+            }
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise ValueError(f"{self.state_file}: not an emulator state file ({error})") from None
+        for name, objects in loaded.items():
+            getattr(self, name).update(objects)
 
     def save(self) -> None:
         """Write the state file atomically (a crash leaves the old or the new file, never half)."""
