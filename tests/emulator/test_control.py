@@ -99,8 +99,11 @@ def test_request_log(pd: httpx2.Client, emulator: EmulatorServer) -> None:
 def test_reset_keeps_users_only(pd: httpx2.Client, emulator: EmulatorServer) -> None:
     pd.post("/teams", json=bodies.team())
     emulator.set_faults(error_rate=0.5)
+    emulator.set_rate_limit(5)
+    emulator.script_response("GET", "/teams", 500)
     emulator.reset()
-    assert pd.get("/teams").json()["teams"] == []
+    teams = pd.get("/teams")
+    assert (teams.json()["teams"], teams.headers["ratelimit-limit"]) == ([], "960")
     assert len(pd.get("/users", params={"limit": 100}).json()["users"]) == 10
     assert [e["path"] for e in emulator.requests()] == ["/teams", "/users?limit=100"]
 

@@ -7,7 +7,8 @@
     PUT    /_emulator/faults       {"error_rate", "latency_seconds", "error_status"}
     POST   /_emulator/scripts      {"method", "path", "status", "body", "headers", "times"}
     PUT    /_emulator/rate_limit   {"requests_per_minute": N}
-    POST   /_emulator/reset        wipe teams, schedules, policies, incidents, log; keep users
+    POST   /_emulator/reset        wipe teams, schedules, policies, incidents, log, faults and
+                                   scripts, restore the rate limit; keep users
 They need the same token as the PagerDuty endpoints.
 """
 

@@ -70,7 +70,7 @@ class Controls:
     def __init__(self, token: str, rate_limit_per_minute: int = DEFAULT_RATE_LIMIT) -> None:
         self._token = token.encode()
         self._lock = threading.Lock()
-        self._rate_limit = rate_limit_per_minute
+        self._initial_rate_limit = self._rate_limit = rate_limit_per_minute
         self._hits: dict[bytes, collections.deque[float]] = {}
         self._error_rate = 0.0
         self._latency = 0.0
@@ -120,8 +120,9 @@ class Controls:
             self._log.clear()
 
     def reset(self) -> None:
-        """Back to a quiet emulator: no faults, no scripts, empty log and rate-limit window."""
+        """Back to a quiet emulator: no faults or scripts, empty log, the initial rate limit."""
         with self._lock:
+            self._rate_limit = self._initial_rate_limit
             self._error_rate, self._latency, self._error_status = 0.0, 0.0, 500
             self._scripts.clear()
             self._log.clear()

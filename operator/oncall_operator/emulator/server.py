@@ -223,6 +223,9 @@ class EmulatorServer:
         self.controls.set_rate_limit(n)
 
     def reset(self) -> None:
-        """Wipe teams, schedules, policies, incidents, the request log and faults; keep users."""
+        """Wipe teams, schedules, policies, incidents, the log, faults, scripts; keep users.
+
+        The rate limit goes back to the one the server was made with.
+        """
         self.account.reset()
         self.controls.reset()

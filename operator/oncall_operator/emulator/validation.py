@@ -1,9 +1,8 @@
 """Request-body validation: PagerDuty's OpenAPI schema, corrected to the real API, plus its extra checks.
 
 The schema comes from the committed subset of PagerDuty's spec (see specsubset.py). Where the
-real API and the spec disagree, the real API wins; each correction below names its source in
-/work/shared/pagerduty/NOTES.md. Errors are strings naming the field path, as PagerDuty's
-`errors` list does.
+real API and the spec disagree, the real API wins; each correction below names its source.
+Errors are strings naming the field path, as PagerDuty's `errors` list does.
 """
 
 from __future__ import annotations
