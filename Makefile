@@ -34,13 +34,21 @@ unit: $(STAMP)
 crds: $(STAMP)
 	$(BIN)/oncall-operator crds --output crds
 
-## controlplane-binaries: build kube-apiserver and etcd from upstream Go modules (skipped when present)
+## controlplane-binaries: build kube-apiserver, etcd and kubectl from upstream Go modules (skipped when present)
 controlplane-binaries: $(STAMP)
 	$(BIN)/oncall-operator controlplane build
 
 ## emulator: run the PagerDuty emulator in the foreground on https://127.0.0.1:8443
 emulator: $(STAMP)
 	$(BIN)/oncall-operator emulator --port 8443 --token demo-token --users examples/users.yaml --ca-file .demo/emulator-ca.pem
+
+## demo: control plane + PagerDuty emulator + operator on this machine; applies crds/ and examples/ and shows the result
+demo: $(STAMP)
+	$(BIN)/oncall-operator demo
+
+## demo-down: stop what `make demo` started
+demo-down: $(STAMP)
+	$(BIN)/oncall-operator demo --down
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
