@@ -55,7 +55,7 @@ def test_create_answers_200_with_ids_and_references(
     assert (layer["name"], layer["end"], layer["start"]) == (
         "Layer 1",
         None,
-        "2026-01-05T09:00:00Z",
+        "2026-01-05T09:00:00+00:00",  # written in the schedule's time zone
     )
     assert [u["user"]["id"] for u in layer["users"]] == [user_ids["ana"], user_ids["bo"]]
     assert [t["id"] for t in schedule["teams"]] == [team_id]
@@ -178,7 +178,7 @@ def test_update_keeps_ids_resets_start_and_ends_removed_layers(
     assert before <= _utc(changed["start"]) <= after  # PagerDuty resets start on update
     assert [u["user"]["id"] for u in changed["users"]] == [bo]
     assert added["id"] not in {first["id"], second["id"]}
-    assert (added["name"], added["start"]) == ("Weekend", "2026-01-05T09:00:00Z")
+    assert (added["name"], added["start"]) == ("Weekend", "2026-01-05T09:00:00+00:00")
     assert removed["id"] == second["id"]
     assert removed["end"] is not None and before <= _utc(removed["end"]) <= after
     # GET keeps returning the ended layer.
@@ -193,8 +193,21 @@ def test_unchanged_layer_keeps_its_start(pd: httpx2.Client, user_ids: dict[str, 
     assert again == layer
 
 
+def test_layer_times_are_returned_in_the_schedule_time_zone(
+    pd: httpx2.Client, user_ids: dict[str, str]
+) -> None:
+    sent = bodies.layer(user_ids["ana"], start="2026-07-01T08:00:00Z", end="2026-08-01T08:00:00Z")
+    sent["rotation_virtual_start"] = "2026-07-01T08:00:00Z"
+    (layer,) = _create(pd, sent)["schedule_layers"]
+    assert (layer["start"], layer["end"], layer["rotation_virtual_start"]) == (
+        "2026-07-01T09:00:00+01:00",
+        "2026-08-01T09:00:00+01:00",
+        "2026-07-01T09:00:00+01:00",
+    )
+
+
 def test_end_null_clears_an_end(pd: httpx2.Client, user_ids: dict[str, str]) -> None:
-    far = "2030-01-01T00:00:00Z"
+    far = "2030-01-01T00:00:00+00:00"
     created = _create(pd, bodies.layer(user_ids["ana"], end=far))
     (layer,) = created["schedule_layers"]
     assert layer["end"] == far

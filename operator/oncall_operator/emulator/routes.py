@@ -213,7 +213,7 @@ class PagerDutyRoutes:
             taken: set[str] = set()
             new_layers = []
             for index, sent in enumerate(body["schedule"]["schedule_layers"]):
-                new_layers.append(self._new_layer(sent, index, taken))
+                new_layers.append(self._new_layer(sent, index, taken, fields["time_zone"]))
                 taken.add(new_layers[-1]["id"])
             schedule = self.account.add("schedules", {**fields, "schedule_layers": new_layers})
             self.account.save()
@@ -233,7 +233,9 @@ class PagerDutyRoutes:
         with self.account.lock:
             schedule = self._find("schedules", request.match_info["id"])
             fields = self._schedule_fields(body["schedule"], schedule)
-            updated = self._updated_layers(schedule, body["schedule"]["schedule_layers"])
+            updated = self._updated_layers(
+                schedule, body["schedule"]["schedule_layers"], fields["time_zone"]
+            )
             schedule.update(fields, schedule_layers=updated)
             self.account.save()
             return web.json_response({"schedule": self._schedule(request, schedule, None)})
@@ -266,13 +268,18 @@ class PagerDutyRoutes:
             raise invalid(*(f"{kind}.teams: no team {t}" for t in missing))
         return team_ids
 
-    def _new_layer(self, sent: JSONDict, index: int, taken: set[str]) -> JSONDict:
+    def _new_layer(self, sent: JSONDict, index: int, taken: set[str], zone_name: str) -> JSONDict:
+        """A layer to store; its times are written in the schedule's time zone, as PagerDuty does."""
+
+        def local(text: str | None) -> str | None:
+            return None if text is None else layers.iso(layers.instant(text), zone_name)
+
         layer: JSONDict = {
             "id": new_id(taken | self.account.all_ids()),
             "name": sent.get("name") or f"Layer {index + 1}",
-            "start": sent["start"],
-            "end": sent.get("end"),
-            "rotation_virtual_start": sent["rotation_virtual_start"],
+            "start": local(sent["start"]),
+            "end": local(sent.get("end")),
+            "rotation_virtual_start": local(sent["rotation_virtual_start"]),
             "rotation_turn_length_seconds": sent["rotation_turn_length_seconds"],
             "users": self._layer_users(sent["users"], index),
             "restrictions": list(sent.get("restrictions") or []),
@@ -292,19 +299,21 @@ class PagerDutyRoutes:
             )
         return [{"user": {"id": u["user"]["id"], "type": "user_reference"}} for u in users]
 
-    def _updated_layers(self, schedule: JSONDict, sent_layers: list[JSONDict]) -> list[JSONDict]:
+    def _updated_layers(
+        self, schedule: JSONDict, sent_layers: list[JSONDict], zone_name: str
+    ) -> list[JSONDict]:
         """PagerDuty's layer history: kept ids, new ids for new layers, missing layers ended."""
         current_ids = {layer["id"] for layer in schedule["schedule_layers"]}
         taken = set(current_ids)
         fresh_layers = []
         for index, sent in enumerate(sent_layers):
-            fresh = self._new_layer(sent, index, taken)
+            fresh = self._new_layer(sent, index, taken, zone_name)
             if sent.get("id") in current_ids:
                 fresh["id"] = sent["id"]
             taken.add(fresh["id"])
             fresh_layers.append(fresh)
         return layers.merge_update(
-            schedule["schedule_layers"], fresh_layers, self.clock(), schedule["time_zone"]
+            schedule["schedule_layers"], fresh_layers, self.clock(), zone_name
         )
 
     def _schedule(
