@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
+from cryptography import x509
 
 from oncall_operator.emulator import EmulatorServer
 from oncall_operator.emulator.tls import make_credentials
@@ -82,3 +83,20 @@ def test_a_bad_state_file_is_named(tmp_path: Path, content: str) -> None:
     state.write_text(content)
     with pytest.raises(ValueError, match="not an emulator state file"):
         EmulatorServer("t", state_file=state)
+
+
+def test_certificate_names_loopback_and_extra_names(tmp_path: Path) -> None:
+    credentials = make_credentials(
+        tmp_path, extra_names=["pagerduty-emulator.oncall-e2e.svc", "10.0.0.7"]
+    )
+    certificate = x509.load_pem_x509_certificate(credentials.cert_file.read_bytes())
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == [
+        "localhost",
+        "pagerduty-emulator.oncall-e2e.svc",
+    ]
+    assert [str(ip) for ip in names.get_values_for_type(x509.IPAddress)] == [
+        "127.0.0.1",
+        "10.0.0.7",
+    ]
+    assert oct(credentials.key_file.stat().st_mode & 0o777) == "0o600"
