@@ -161,6 +161,7 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
     ("Rotation", {**ROTATION, "businessHours": {"start": "25:00"}}, "spec.businessHours.start", "should match"),
     ("OnCallTeam", {"members": [{"email": "a@example.com"}, {"email": "A@Example.com"}]}, "spec.members", "each member email may appear only once"),
     ("OnCallTeam", {"members": [{"email": "not-an-email"}]}, "spec.members[0].email", "should match"),
+    ("OnCallTeam", {"members": [{"email": "\u00e9@example.com"}]}, "spec.members[0].email", "should match"),
     ("OnCallTeam", {"members": [{"email": "a@example.com", "role": "owner"}]}, "spec.members[0].role", "Unsupported value"),
     ("OnCallTeam", {"members": [{"email": "a@example.com", "since": "2027-01-01", "until": "2026-12-31"}]}, "spec.members[0]", "until must not be before since"),
     ("OnCallTeam", {"members": [{"email": "a@example.com", "until": "31/12/2026"}]}, "spec.members[0].until", "date"),

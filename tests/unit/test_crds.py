@@ -276,6 +276,7 @@ BAD_SPECS: list[tuple[type[BaseModel], dict[str, Any], str, str]] = [
     (RotationSpec, {**ROTATION, "deletionPolicy": "Keep"}, "deletionPolicy", "Delete"),
     (RotationSpec, {**ROTATION, "pagerduty": {"id": "pabc"}}, "pagerduty.id", "pattern"),
     (OnCallTeamSpec, {"members": [{"email": "a@example.com"}, {"email": "A@Example.com"}]}, "", "members[1].email"),
+    (OnCallTeamSpec, {"members": [{"email": "\u00e9@example.com"}]}, "members.0.email", "pattern"),
     (OnCallTeamSpec, {"members": [{"email": "a@example.com", "role": "owner"}]}, "members.0.role", "responder"),
     (OnCallTeamSpec, {"members": [{"email": "a@example.com", "since": "2027-01-01", "until": "2026-12-31"}]}, "members.0", "before since"),
     (OnCallTeamSpec, {"members": [{"email": "a@example.com", "until": "2026-02-30"}]}, "members.0.until", "date"),

@@ -15,7 +15,9 @@ VERSION = "v1alpha1"
 API_VERSION = f"{GROUP}/{VERSION}"
 PAUSED_ANNOTATION = f"{GROUP}/paused"
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# ASCII only, so that Python, the API server's RE2 and CEL's lowerAscii() agree on every address.
+_EMAIL_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
+_EMAIL = re.compile(_EMAIL_PATTERN)
 
 
 def _check_email(value: str) -> str:
@@ -29,7 +31,7 @@ Email = Annotated[
     Field(
         min_length=3,
         max_length=254,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        pattern=_EMAIL_PATTERN,
         description="Email address of a PagerDuty user (matched case-insensitively).",
     ),
     AfterValidator(_check_email),
