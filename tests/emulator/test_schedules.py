@@ -19,10 +19,6 @@ def _iso(instant: datetime) -> str:
     return instant.isoformat().replace("+00:00", "Z")
 
 
-def _at(instant: datetime) -> str:
-    return _iso(instant)
-
-
 def _create(pd: httpx2.Client, *layers: dict[str, Any], **fields: Any) -> dict[str, Any]:
     response = pd.post("/schedules", json=bodies.schedule(*layers, **fields))
     assert response.status_code == 200, response.text
@@ -98,7 +94,7 @@ def test_get_with_since_until_renders_final_and_layer_entries(
         "duration_seconds": 3600,
     }
     schedule = _create(pd, bodies.layer(ana, bo), bodies.layer(cy, restrictions=[business_hours]))
-    window = {"since": _at(MONDAY), "until": _at(MONDAY + 2 * DAY)}
+    window = {"since": _iso(MONDAY), "until": _iso(MONDAY + 2 * DAY)}
     rendered = pd.get(f"/schedules/{schedule['id']}", params=window).json()["schedule"]
     first, second = rendered["schedule_layers"]
     assert _entries(first) == [
@@ -118,7 +114,10 @@ def test_get_with_since_until_renders_final_and_layer_entries(
 
 def test_time_zone_and_overflow_parameters(pd: httpx2.Client, user_ids: dict[str, str]) -> None:
     schedule = _create(pd, bodies.layer(user_ids["ana"], user_ids["bo"]))
-    params = {"since": _at(MONDAY + timedelta(hours=3)), "until": _at(MONDAY + timedelta(hours=4))}
+    params = {
+        "since": _iso(MONDAY + timedelta(hours=3)),
+        "until": _iso(MONDAY + timedelta(hours=4)),
+    }
     clipped = pd.get(f"/schedules/{schedule['id']}", params=params).json()["schedule"]
     assert [(s, e) for _, s, e in _entries(clipped["final_schedule"])] == [
         ("2026-01-05T12:00:00+00:00", "2026-01-05T13:00:00+00:00")
@@ -219,12 +218,13 @@ def test_history_renders_the_old_layer_before_the_update(
     pd: httpx2.Client, user_ids: dict[str, str]
 ) -> None:
     ana, bo = user_ids["ana"], user_ids["bo"]
-    created = _create(pd, bodies.layer(ana))
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    month_ago = _iso(today - 30 * DAY)
+    created = _create(pd, bodies.layer(ana, start=month_ago, rotation_virtual_start=month_ago))
     (layer,) = created["schedule_layers"]
     _put(pd, created["id"], {**_as_sent(layer), "users": [{"user": {"id": bo, "type": "user"}}]})
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    past = {"since": _at(today - 10 * DAY), "until": _at(today - 9 * DAY)}
-    future = {"since": _at(today + 9 * DAY), "until": _at(today + 10 * DAY)}
+    past = {"since": _iso(today - 10 * DAY), "until": _iso(today - 9 * DAY)}
+    future = {"since": _iso(today + 9 * DAY), "until": _iso(today + 10 * DAY)}
     for window, expected in ((past, ana), (future, bo)):
         schedule = pd.get(f"/schedules/{created['id']}", params=window).json()["schedule"]
         assert {u for u, _, _ in _entries(schedule["final_schedule"])} == {expected}
