@@ -30,6 +30,7 @@ from oncall_operator.emulator.errors import (
 
 ADMIN_PREFIX = "/_emulator/"
 RATE_WINDOW_SECONDS = 60.0
+REQUEST_LOG_SIZE = 10_000  # the newest requests; a long-running demo must not grow forever
 DEFAULT_RATE_LIMIT = 960  # per minute per key (PagerDuty support docs, "REST API rate limits")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -76,7 +77,7 @@ class Controls:
         self._latency = 0.0
         self._error_status = 500
         self._scripts: list[ScriptedResponse] = []
-        self._log: list[dict[str, Any]] = []
+        self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self._random = random.Random()  # noqa: S311 - fault injection, not security
 
     # -- configuration (Python API and admin endpoints) ---------------------------------
