@@ -125,9 +125,7 @@ class EmulatorServer:
             ssl_context=self._credentials.server_context(),
         )
         await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.base_events.Server)
-        self._port = server.sockets[0].getsockname()[1]
+        self._port = int(self._runner.addresses[0][1])
 
     def stop(self) -> None:
         """Stop serving and free the port; the state file (if any) stays."""
