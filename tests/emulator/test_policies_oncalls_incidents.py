@@ -194,8 +194,19 @@ def test_incidents_are_filtered(pd: httpx2.Client, emulator: EmulatorServer) -> 
     assert pd.get("/incidents", params=too_long).status_code == 400
 
 
-def test_bad_incident_seed_is_refused(emulator: EmulatorServer) -> None:
-    with pytest.raises(ValueError, match=r"incidents\[0\].urgency"):
-        emulator.seed_incidents(
-            [{"title": "x", "created_at": "2026-01-01T00:00:00Z", "urgency": "meh"}]
-        )
+@pytest.mark.parametrize(
+    ("incident", "message"),
+    [
+        ({"urgency": "meh"}, r"incidents\[0\].urgency"),
+        ({"status": "closed"}, r"incidents\[0\].status"),
+        ({"created_at": "yesterday"}, r"incidents\[0\].created_at"),
+        ({"created_at": "2026-01-01T00:00:00"}, r"incidents\[0\].created_at"),  # no offset
+        ({"team_ids": ["PNOTEAM"]}, r"incidents\[0\].team_ids"),
+        ({"title": ""}, r"incidents\[0\].title"),
+    ],
+)
+def test_bad_incident_seed_is_refused(
+    emulator: EmulatorServer, incident: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        emulator.seed_incidents([{"title": "x", "created_at": "2026-01-01T00:00:00Z", **incident}])

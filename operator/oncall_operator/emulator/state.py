@@ -17,6 +17,7 @@ import tempfile
 import threading
 import zoneinfo
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,13 @@ _COLLECTIONS = ("users", "teams", "schedules", "escalation_policies", "incidents
 @functools.cache
 def _known_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+def _is_instant(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).utcoffset() is not None
+    except ValueError:
+        return False
 
 
 def new_id(taken: set[str] | dict[str, Any]) -> str:
@@ -93,8 +101,8 @@ class Account:
             title, created_at = raw.get("title"), raw.get("created_at")
             if not isinstance(title, str) or not title:
                 raise ValueError(f"incidents[{index}].title: expected a non-empty string")
-            if not isinstance(created_at, str):
-                raise ValueError(f"incidents[{index}].created_at: expected an ISO 8601 string")
+            if not isinstance(created_at, str) or not _is_instant(created_at):
+                raise ValueError(f"incidents[{index}].created_at: expected an ISO 8601 date-time")
             status = raw.get("status", "resolved")
             if status not in ("triggered", "acknowledged", "resolved"):
                 raise ValueError(f"incidents[{index}].status: unknown status {status!r}")
