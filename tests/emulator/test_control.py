@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import ssl
 
 import httpx2
 import pytest
+from aiohttp import web
 
 from oncall_operator.emulator import EmulatorServer
 from tests.emulator import bodies
@@ -144,3 +146,19 @@ def test_unknown_paths_are_404_in_pagerduty_form(pd: httpx2.Client) -> None:
 
 def test_the_token_never_appears_in_the_repr(emulator: EmulatorServer) -> None:
     assert emulator.token not in repr(emulator)
+
+
+async def test_a_failing_handler_answers_a_pagerduty_style_500() -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from oncall_operator.emulator.control import _handled
+
+    async def broken(request: web.Request) -> web.StreamResponse:
+        raise RuntimeError("bug")
+
+    response = await _handled(
+        make_mocked_request("GET", "/teams"), broken, {"ratelimit-limit": "1"}
+    )
+    assert isinstance(response, web.Response) and response.body is not None
+    assert (response.status, response.headers["ratelimit-limit"]) == (500, "1")
+    assert json.loads(bytes(response.body)) == {"error": {"message": "Internal Server Error"}}

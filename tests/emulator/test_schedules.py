@@ -205,6 +205,12 @@ def test_layer_times_are_returned_in_the_schedule_time_zone(
     )
 
 
+def test_lowercase_rfc3339_times_are_accepted(pd: httpx2.Client, user_ids: dict[str, str]) -> None:
+    sent = bodies.layer(user_ids["ana"], start="2026-01-05t09:00:00z")
+    (layer,) = _create(pd, sent)["schedule_layers"]
+    assert layer["start"] == "2026-01-05T09:00:00+00:00"
+
+
 def test_end_null_clears_an_end(pd: httpx2.Client, user_ids: dict[str, str]) -> None:
     far = "2030-01-01T00:00:00+00:00"
     created = _create(pd, bodies.layer(user_ids["ana"], end=far))

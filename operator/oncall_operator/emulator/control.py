@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import hmac
+import logging
 import math
 import random
 import threading
@@ -32,6 +33,8 @@ ADMIN_PREFIX = "/_emulator/"
 RATE_WINDOW_SECONDS = 60.0
 REQUEST_LOG_SIZE = 10_000  # the newest requests; a long-running demo must not grow forever
 DEFAULT_RATE_LIMIT = 960  # per minute per key (PagerDuty support docs, "REST API rate limits")
+
+_log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -229,5 +232,8 @@ async def _handled(
         response = ApiError(405, None, "Method Not Allowed").response(
             {"Allow": ",".join(sorted(error.allowed_methods))}
         )
+    except Exception:  # a bug in the emulator: answer as PagerDuty would, and say so in the log
+        _log.exception("emulator: %s %s failed", request.method, request.path)
+        response = ApiError(500, None, "Internal Server Error").response()
     response.headers.update(headers)
     return response

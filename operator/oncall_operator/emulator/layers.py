@@ -18,8 +18,11 @@ _NOT_COMPARED = frozenset({"start", "history", "id"})
 
 
 def instant(text: str) -> datetime:
-    """An ISO 8601 string as an aware UTC datetime (a naive one is read as UTC)."""
-    parsed = datetime.fromisoformat(text)
+    """An ISO 8601 string as an aware UTC datetime (a naive one is read as UTC).
+
+    RFC 3339 allows a lowercase `t` and `z`; Python's parser wants them uppercase.
+    """
+    parsed = datetime.fromisoformat(text.upper())
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 

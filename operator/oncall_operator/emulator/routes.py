@@ -271,15 +271,23 @@ class PagerDutyRoutes:
     def _new_layer(self, sent: JSONDict, index: int, taken: set[str], zone_name: str) -> JSONDict:
         """A layer to store; its times are written in the schedule's time zone, as PagerDuty does."""
 
-        def local(text: str | None) -> str | None:
-            return None if text is None else layers.iso(layers.instant(text), zone_name)
+        def local(text: str | None, field: str) -> str | None:
+            if text is None:
+                return None
+            try:
+                return layers.iso(layers.instant(text), zone_name)
+            except ValueError:
+                where = f"schedule.schedule_layers[{index}].{field}"
+                raise invalid(f"{where}: not an ISO 8601 date-time: {text[:40]!r}") from None
 
         layer: JSONDict = {
             "id": new_id(taken | self.account.all_ids()),
             "name": sent.get("name") or f"Layer {index + 1}",
-            "start": local(sent["start"]),
-            "end": local(sent.get("end")),
-            "rotation_virtual_start": local(sent["rotation_virtual_start"]),
+            "start": local(sent["start"], "start"),
+            "end": local(sent.get("end"), "end"),
+            "rotation_virtual_start": local(
+                sent["rotation_virtual_start"], "rotation_virtual_start"
+            ),
             "rotation_turn_length_seconds": sent["rotation_turn_length_seconds"],
             "users": self._layer_users(sent["users"], index),
             "restrictions": list(sent.get("restrictions") or []),
