@@ -19,6 +19,7 @@ import pagerduty
 import pytest
 
 from oncall_operator.emulator import EmulatorServer
+from oncall_operator.emulator.cli import load_users
 from tests.emulator import bodies
 from tests.emulator.spec_check import check_httpx_response, check_response, validating_client
 from tests.fixtures.emulator import DEFAULT_USERS, TOKEN
@@ -142,3 +143,19 @@ def test_cli_without_a_token_exits_2() -> None:
     )  # fmt: skip
     assert result.returncode == 2
     assert "--token" in result.stderr
+
+
+@pytest.mark.parametrize("content", ["[]", "users: {name: x}", "users: [x]", "people: []"])
+def test_a_users_file_of_the_wrong_shape_is_named(tmp_path: Path, content: str) -> None:
+    users = tmp_path / "users.yaml"
+    users.write_text(content)
+    with pytest.raises(ValueError, match=r"users\.yaml: expected `users:"):
+        load_users(users)
+
+
+def test_the_examples_users_file_loads() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples" / "users.yaml"
+    if not examples.exists():
+        pytest.skip("examples/users.yaml is not there")
+    users = load_users(examples)
+    assert users and all({"name", "email"} <= set(user) for user in users)
