@@ -125,6 +125,7 @@ def test_time_zone_and_overflow_parameters(pd: httpx2.Client, user_ids: dict[str
     params |= {"overflow": "true", "time_zone": "America/New_York"}
     whole = pd.get(f"/schedules/{schedule['id']}", params=params).json()["schedule"]
     assert whole["time_zone"] == "America/New_York"
+    assert whole["schedule_layers"][0]["start"] == "2026-01-05T04:00:00-05:00"
     assert [(s, e) for _, s, e in _entries(whole["final_schedule"])] == [
         ("2026-01-05T04:00:00-05:00", "2026-01-06T04:00:00-05:00")
     ]

@@ -337,6 +337,9 @@ class PagerDutyRoutes:
         rendered_layers = []
         for layer in layers_json:
             public = {key: value for key, value in layer.items() if key != "history"}
+            for bound in ("start", "end", "rotation_virtual_start"):  # in the asked time zone
+                if public[bound] is not None:
+                    public[bound] = layers.iso(layers.instant(public[bound]), zone_name)
             public["rendered_schedule_entries"] = []
             if window is not None:
                 entries = layers.render_entries(
