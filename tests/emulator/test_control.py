@@ -66,6 +66,7 @@ def test_scripted_responses_answer_the_given_times(
     first, second, third = (pd.get("/teams") for _ in range(3))
     assert (first.status_code, second.status_code, third.status_code) == (429, 429, 200)
     assert first.headers["ratelimit-reset"] == "7"
+    assert first.headers["ratelimit-limit"] == "960"  # the rest as on any response
     assert pd.post("/teams", json=bodies.team()).status_code == 500
     assert pd.post("/teams", json=bodies.team()).status_code == 201
 

@@ -215,6 +215,8 @@ async def _answer(
     if latency:
         await asyncio.sleep(latency)
     if fault is not None:
+        for name, value in headers.items():  # a script's own headers win
+            fault.headers.setdefault(name, value)
         return fault
     return await _handled(request, handler, headers)
 
