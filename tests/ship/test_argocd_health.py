@@ -90,3 +90,14 @@ def test_every_served_kind_has_a_health_check() -> None:
     }
 
     assert crd_kinds == set(KINDS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_sample_object_is_listed_in_its_health_test(kind: str) -> None:
+    directory = CASES_ROOT / GROUP / kind
+    listed = {
+        case["inputPath"]
+        for case in yaml.safe_load((directory / "health_test.yaml").read_text())["tests"]
+    }
+
+    assert listed == {f"testdata/{p.name}" for p in (directory / "testdata").glob("*.yaml")}
