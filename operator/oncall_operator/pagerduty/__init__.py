@@ -1,1 +1,33 @@
-"""pagerduty."""
+"""The PagerDuty REST API v2 client of the operator; never imports kopf."""
+
+from oncall_operator.pagerduty.client import (
+    DEFAULT_API_URL,
+    EU_API_URL,
+    ClientHooks,
+    PagerDutyClient,
+)
+from oncall_operator.pagerduty.errors import (
+    Forbidden,
+    InUse,
+    Invalid,
+    NotFound,
+    PagerDutyError,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
+
+__all__ = [
+    "DEFAULT_API_URL",
+    "EU_API_URL",
+    "ClientHooks",
+    "Forbidden",
+    "InUse",
+    "Invalid",
+    "NotFound",
+    "PagerDutyClient",
+    "PagerDutyError",
+    "RateLimited",
+    "Unauthorized",
+    "Unavailable",
+]

@@ -1,0 +1,394 @@
+"""Typed PagerDuty REST API v2 operations for the operator, on python-pagerduty's RestApiV2Client.
+
+The library speaks HTTP (auth header, Accept header, base URL); this module owns everything the
+operator depends on: envelopes, pagination, one shared rate limiter, bounded retries that honour
+`ratelimit-reset`, and errors as our own types. The token lives only inside the library's auth
+object: it is never logged, put in an exception or shown by repr().
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import ssl
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+import httpx2
+import pagerduty
+
+from oncall_operator.pagerduty.errors import (
+    Forbidden,
+    InUse,
+    Invalid,
+    NotFound,
+    PagerDutyError,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
+from oncall_operator.pagerduty.ratelimit import RateLimiter
+
+DEFAULT_API_URL = "https://api.pagerduty.com"
+EU_API_URL = "https://api.eu.pagerduty.com"
+PAGE_LIMIT = 100
+OFFSET_CAP = 10_000  # PagerDuty answers 400 when offset + limit exceeds it
+MAX_RATE_LIMIT_WAIT_SECONDS = 60.0
+NEGATIVE_CACHE_SECONDS = 30.0
+
+JSON = dict[str, Any]
+log = logging.getLogger(__name__)
+
+
+class ClientHooks(Protocol):
+    """Observers of the client (metrics) without this package importing them."""
+
+    def request_done(self, method: str, status: int | None, seconds: float) -> None: ...
+
+    def rate_limit_waited(self, seconds: float) -> None: ...
+
+
+class PagerDutyClient:
+    """The PagerDuty operations the operator needs. Thread-safe; payloads without envelopes."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        api_url: str = DEFAULT_API_URL,
+        ca_file: str | None = None,
+        requests_per_minute: int = 900,
+        user_cache_ttl_seconds: float = 300.0,
+        max_retries: int = 3,
+        timeout_seconds: float = 30.0,
+        hooks: ClientHooks | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not token:
+            raise ValueError("a PagerDuty API token is required")
+        self.api_url = api_url.rstrip("/")
+        self.max_retries = max_retries
+        self.user_cache_ttl_seconds = user_cache_ttl_seconds
+        self._hooks = hooks
+        self._sleep = sleep
+        self._limiter = RateLimiter(requests_per_minute, sleep=sleep)
+        verify: ssl.SSLContext | bool = True
+        if ca_file:
+            verify = ssl.create_default_context()
+            verify.load_verify_locations(cafile=ca_file)  # trusted in addition to the system CAs
+        try:
+            self._api = pagerduty.RestApiV2Client(token, base_url=self.api_url, verify=verify)
+        except pagerduty.UrlError as error:
+            raise ValueError(f"PagerDuty API URL {self.api_url!r} is not usable: {error}") from None
+        self._api.timeout = max(1, round(timeout_seconds))
+        # We retry ourselves (bounded, honouring ratelimit-reset): make the library return every
+        # error response at once instead of sleeping and retrying 429 without limit.
+        self._api.retry = {429: 1}
+        self._api.max_http_attempts = -1
+        self._api.max_network_attempts = 0
+        # The library's own log lines can carry the token's last characters: keep them out.
+        logging.getLogger("pagerduty").setLevel(logging.CRITICAL)
+        self._users: dict[str, tuple[float, JSON | None]] = {}
+        self._users_lock = threading.Lock()
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] = os.environ, hooks: ClientHooks | None = None
+    ) -> PagerDutyClient:
+        token = environ.get("PAGERDUTY_API_TOKEN", "").strip()
+        if not token:
+            raise ValueError(
+                "PAGERDUTY_API_TOKEN is not set: give the operator a PagerDuty REST API token "
+                "(in Kubernetes, from a Secret through the environment)"
+            )
+        rate = environ.get("PAGERDUTY_RATE_LIMIT", "").strip()
+        if rate and not rate.isdigit():
+            raise ValueError(
+                f"PAGERDUTY_RATE_LIMIT={rate!r} is not a whole number of requests per minute"
+            )
+        return cls(
+            token,
+            api_url=environ.get("PAGERDUTY_API_URL", "").strip() or DEFAULT_API_URL,
+            ca_file=environ.get("PAGERDUTY_CA_FILE", "").strip() or None,
+            requests_per_minute=int(rate) if rate else 900,
+            hooks=hooks,
+        )
+
+    def __repr__(self) -> str:
+        return f"PagerDutyClient(api_url={self.api_url!r})"
+
+    def close(self) -> None:
+        self._api.close()
+
+    # -- users ------------------------------------------------------------------------------------
+    def find_user_by_email(self, email: str) -> JSON | None:
+        """The user whose email matches exactly, ignoring case; cached (misses for less time)."""
+        key = email.strip().lower()
+        now = time.monotonic()
+        with self._users_lock:
+            cached = self._users.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = next(
+            (
+                u
+                for u in self._list("users", {"query": key})
+                if str(u.get("email", "")).lower() == key
+            ),
+            None,
+        )
+        ttl = (
+            self.user_cache_ttl_seconds
+            if found is not None
+            else min(NEGATIVE_CACHE_SECONDS, self.user_cache_ttl_seconds)
+        )
+        with self._users_lock:
+            self._users[key] = (now + ttl, found)
+        return found
+
+    def get_user(self, user_id: str) -> JSON:
+        return self._get_one(f"users/{user_id}", "user")
+
+    # -- teams ------------------------------------------------------------------------------------
+    def get_team(self, team_id: str) -> JSON:
+        return self._get_one(f"teams/{team_id}", "team")
+
+    def find_teams(self, query: str) -> list[JSON]:
+        return self._list("teams", {"query": query})
+
+    def create_team(self, team: JSON) -> JSON:
+        return self._send("POST", "teams", "team", team)
+
+    def update_team(self, team_id: str, team: JSON) -> JSON:
+        return self._send("PUT", f"teams/{team_id}", "team", team)
+
+    def delete_team(self, team_id: str) -> None:
+        self._request("DELETE", f"teams/{team_id}")
+
+    def list_team_members(self, team_id: str) -> list[JSON]:
+        return self._list(f"teams/{team_id}/members", {}, key="members")
+
+    def set_team_member(self, team_id: str, user_id: str, role: str) -> None:
+        self._request("PUT", f"teams/{team_id}/users/{user_id}", json={"role": role})
+
+    def remove_team_member(self, team_id: str, user_id: str) -> None:
+        self._request("DELETE", f"teams/{team_id}/users/{user_id}")
+
+    # -- schedules --------------------------------------------------------------------------------
+    def get_schedule(
+        self,
+        schedule_id: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        time_zone: str | None = None,
+    ) -> JSON:
+        params: JSON = {}
+        if since is not None:
+            params["since"] = _iso(since)
+        if until is not None:
+            params["until"] = _iso(until)
+        if time_zone:
+            params["time_zone"] = time_zone
+        return self._get_one(f"schedules/{schedule_id}", "schedule", params)
+
+    def find_schedules(self, query: str) -> list[JSON]:
+        return self._list("schedules", {"query": query})
+
+    def create_schedule(self, schedule: JSON) -> JSON:
+        return self._send("POST", "schedules", "schedule", schedule)
+
+    def update_schedule(self, schedule_id: str, schedule: JSON) -> JSON:
+        return self._send("PUT", f"schedules/{schedule_id}", "schedule", schedule)
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        self._request("DELETE", f"schedules/{schedule_id}")
+
+    def list_oncalls(
+        self, *, schedule_ids: Sequence[str], since: dt.datetime, until: dt.datetime
+    ) -> list[JSON]:
+        params: JSON = {
+            "schedule_ids[]": list(schedule_ids),
+            "since": _iso(since),
+            "until": _iso(until),
+        }
+        return self._list("oncalls", params, key="oncalls")
+
+    # -- escalation policies ----------------------------------------------------------------------
+    def get_escalation_policy(self, policy_id: str) -> JSON:
+        return self._get_one(f"escalation_policies/{policy_id}", "escalation_policy")
+
+    def find_escalation_policies(self, query: str) -> list[JSON]:
+        return self._list("escalation_policies", {"query": query})
+
+    def create_escalation_policy(self, policy: JSON) -> JSON:
+        return self._send("POST", "escalation_policies", "escalation_policy", policy)
+
+    def update_escalation_policy(self, policy_id: str, policy: JSON) -> JSON:
+        return self._send("PUT", f"escalation_policies/{policy_id}", "escalation_policy", policy)
+
+    def delete_escalation_policy(self, policy_id: str) -> None:
+        self._request("DELETE", f"escalation_policies/{policy_id}")
+
+    # -- incidents --------------------------------------------------------------------------------
+    def list_incidents(
+        self,
+        *,
+        team_ids: Sequence[str],
+        since: dt.datetime,
+        until: dt.datetime,
+        urgencies: Sequence[str] = ("high",),
+    ) -> list[JSON]:
+        params: JSON = {
+            "team_ids[]": list(team_ids),
+            "urgencies[]": list(urgencies),
+            "since": _iso(since),
+            "until": _iso(until),
+        }
+        return self._list("incidents", params, key="incidents")
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _get_one(self, path: str, key: str, params: JSON | None = None) -> JSON:
+        return _unwrap(self._request("GET", path, params=params), key, "GET", path)
+
+    def _send(self, method: str, path: str, key: str, body: JSON) -> JSON:
+        return _unwrap(self._request(method, path, json={key: body}), key, method, path)
+
+    def _list(self, path: str, params: JSON, key: str | None = None) -> list[JSON]:
+        """Every page of a classic offset-paginated list."""
+        key = key or path.rsplit("/", 1)[-1]
+        items: list[JSON] = []
+        offset = 0
+        while True:
+            page = self._request(
+                "GET", path, params={**params, "limit": PAGE_LIMIT, "offset": offset}
+            )
+            found = page.get(key)
+            if not isinstance(found, list):
+                raise PagerDutyError(f"answer has no {key!r} list", method="GET", path=path)
+            items.extend(found)
+            offset += len(found)
+            if not page.get("more") or not found or offset + PAGE_LIMIT > OFFSET_CAP:
+                return items
+
+    def _request(
+        self, method: str, path: str, *, params: JSON | None = None, json: JSON | None = None
+    ) -> JSON:
+        """One API call with bounded retries; returns the decoded body ({} for 204)."""
+        attempt = 0
+        while True:
+            waited = self._limiter.acquire()
+            if waited and self._hooks:
+                self._hooks.rate_limit_waited(waited)
+            started = time.monotonic()
+            status: int | None = None
+            response: httpx2.Response | None = None
+            failure = ""
+            try:
+                response = self._api.request(method, path, params=params, json=json)
+                status = response.status_code
+            except pagerduty.HttpError as error:
+                status = error.response.status_code if error.response is not None else None
+                response = error.response
+            except (pagerduty.Error, httpx2.TransportError) as error:
+                failure = type(error.__cause__ or error).__name__
+            finally:
+                elapsed = time.monotonic() - started
+                if self._hooks:
+                    self._hooks.request_done(method, status, elapsed)
+            log.debug("%s %s -> %s (%.2fs)", method, path, status or "no response", elapsed)
+            if response is not None and response.is_success:
+                return _decode(response) if response.status_code != 204 else {}
+            retry_in = self._retry_delay(response, attempt)
+            if retry_in is not None and attempt < self.max_retries:
+                attempt += 1
+                if response is not None and response.status_code == 429 and self._hooks:
+                    self._hooks.rate_limit_waited(retry_in)
+                self._sleep(retry_in)
+                continue
+            if response is None:
+                raise Unavailable(
+                    f"PagerDuty could not be reached ({failure}) after {attempt + 1} attempts",
+                    method=method,
+                    path=path,
+                )
+            raise _error_for(response, method, path, attempt + 1)
+
+    def _retry_delay(self, response: httpx2.Response | None, attempt: int) -> float | None:
+        """Seconds to wait before retrying, or None when retrying cannot help."""
+        if response is None or response.status_code >= 500:
+            return min(2.0**attempt, 30.0)
+        if response.status_code == 429:
+            return _reset_seconds(response)
+        return None
+
+
+def _reset_seconds(response: httpx2.Response) -> float:
+    raw = response.headers.get("ratelimit-reset", "")
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RATE_LIMIT_WAIT_SECONDS)
+
+
+def _decode(response: httpx2.Response) -> JSON:
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _unwrap(body: JSON, key: str, method: str, path: str) -> JSON:
+    found = body.get(key)
+    if not isinstance(found, dict):
+        raise PagerDutyError(f"answer has no {key!r} object", method=method, path=path)
+    return found
+
+
+def _error_for(response: httpx2.Response, method: str, path: str, attempts: int) -> PagerDutyError:
+    status = response.status_code
+    error = _decode(response).get("error") or {}
+    message = str(error.get("message") or response.reason_phrase or f"HTTP {status}")
+    errors = [str(e) for e in error.get("errors") or []]
+    where: dict[str, Any] = {"method": method, "path": path, "status": status}
+    detail = f"{message}: {'; '.join(errors)}" if errors else message
+    if status == 429:
+        return RateLimited(
+            f"rate limited by PagerDuty on {attempts} attempts",
+            reset_seconds=_reset_seconds(response),
+            **where,
+        )
+    if status == 401:
+        return Unauthorized("PagerDuty refused the API token (401 Unauthorized)", **where)
+    if status == 403:
+        return Forbidden(f"the API token may not do this (403): {detail}", **where)
+    if status == 404:
+        return NotFound(f"not found in PagerDuty ({detail})", **where)
+    if status == 400 and _means_in_use(detail):
+        return InUse(detail, **where)
+    if status in (400, 402, 409, 422):
+        return Invalid(message, errors=errors, **where)
+    if status >= 500:
+        return Unavailable(f"PagerDuty answered {status} on {attempts} attempts: {detail}", **where)
+    return PagerDutyError(f"unexpected answer {status}: {detail}", **where)
+
+
+def _means_in_use(detail: str) -> bool:
+    text = detail.lower()
+    return (
+        "being used" in text
+        or "in use" in text
+        or "can't be deleted" in text
+        or "cannot be deleted" in text
+    )
+
+
+def _iso(moment: dt.datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("PagerDuty times must be timezone-aware")
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
