@@ -1,0 +1,380 @@
+"""The operator's PagerDuty client against the emulator over real HTTPS: every operation, every error."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pytest
+
+from oncall_operator.emulator import EmulatorServer
+from oncall_operator.pagerduty import (
+    Forbidden,
+    InUse,
+    Invalid,
+    NotFound,
+    PagerDutyClient,
+    PagerDutyError,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
+from oncall_operator.pagerduty.ratelimit import RateLimiter
+
+NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+
+
+class Recorder:
+    """Hooks and sleep that remember what they were told instead of waiting."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+        self.requests: list[tuple[str, int | None]] = []
+        self.rate_limit_waits: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+
+    def request_done(self, method: str, status: int | None, seconds: float) -> None:
+        self.requests.append((method, status))
+
+    def rate_limit_waited(self, seconds: float) -> None:
+        self.rate_limit_waits.append(seconds)
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def client(emulator: EmulatorServer, recorder: Recorder) -> PagerDutyClient:
+    return PagerDutyClient(
+        emulator.token,
+        api_url=emulator.base_url,
+        ca_file=str(emulator.ca_file),
+        hooks=recorder,
+        sleep=recorder.sleep,
+    )
+
+
+def schedule_body(user_id: str, name: str = "Weekly") -> dict[str, object]:
+    return {
+        "type": "schedule",
+        "name": name,
+        "time_zone": "Europe/Dublin",
+        "schedule_layers": [
+            {
+                "name": "primary",
+                "start": "2026-11-01T00:00:00Z",
+                "rotation_virtual_start": "2026-11-02T09:00:00Z",
+                "rotation_turn_length_seconds": 604800,
+                "users": [{"user": {"id": user_id, "type": "user_reference"}}],
+            }
+        ],
+    }
+
+
+def policy_body(schedule_id: str) -> dict[str, object]:
+    return {
+        "type": "escalation_policy",
+        "name": "Product alerts",
+        "num_loops": 1,
+        "escalation_rules": [
+            {
+                "escalation_delay_in_minutes": 15,
+                "targets": [{"type": "schedule_reference", "id": schedule_id}],
+            }
+        ],
+    }
+
+
+def test_users_are_found_by_email_ignoring_case_and_cached(
+    client: PagerDutyClient, emulator: EmulatorServer
+) -> None:
+    user = client.find_user_by_email("ANA@Example.com")
+    assert user is not None and user["email"] == "ana@example.com"
+    assert client.get_user(user["id"])["email"] == "ana@example.com"
+    emulator.clear_requests()
+    assert client.find_user_by_email("ana@example.com") == user
+    assert client.find_user_by_email("zed@example.com") is None
+    assert client.find_user_by_email("zed@example.com") is None
+    lookups = [r for r in emulator.requests() if r["path"].startswith("/users?")]
+    assert len(lookups) == 1  # ana from the cache; zed asked once, then cached as unknown
+
+
+def test_a_name_query_match_is_not_an_email_match(client: PagerDutyClient) -> None:
+    # "ana" matches Ana Alvarez's name and email partially; only an exact email counts
+    assert client.find_user_by_email("ana@example") is None
+
+
+def test_team_lifecycle_and_memberships(client: PagerDutyClient) -> None:
+    team = client.create_team({"type": "team", "name": "Payments", "description": "d"})
+    assert client.get_team(team["id"])["name"] == "Payments"
+    assert [t["id"] for t in client.find_teams("Payments")] == [team["id"]]
+    updated = client.update_team(team["id"], {"type": "team", "name": "Payments EU"})
+    assert updated["name"] == "Payments EU"
+    ana = client.find_user_by_email("ana@example.com")
+    bo = client.find_user_by_email("bo@example.com")
+    assert ana and bo
+    client.set_team_member(team["id"], ana["id"], "manager")
+    client.set_team_member(team["id"], bo["id"], "responder")
+    client.set_team_member(team["id"], bo["id"], "observer")
+    roles = {m["user"]["id"]: m["role"] for m in client.list_team_members(team["id"])}
+    assert roles == {ana["id"]: "manager", bo["id"]: "observer"}
+    client.remove_team_member(team["id"], bo["id"])
+    assert [m["user"]["id"] for m in client.list_team_members(team["id"])] == [ana["id"]]
+    client.delete_team(team["id"])
+    with pytest.raises(NotFound):
+        client.get_team(team["id"])
+
+
+def test_lists_follow_every_page(client: PagerDutyClient) -> None:
+    for n in range(105):
+        client.create_team({"type": "team", "name": f"squad-{n:03}"})
+    assert len(client.find_teams("squad-")) == 105
+
+
+def test_schedule_lifecycle_renders_who_is_on_call(client: PagerDutyClient) -> None:
+    ana = client.find_user_by_email("ana@example.com")
+    assert ana
+    schedule = client.create_schedule(schedule_body(ana["id"]))
+    assert [s["id"] for s in client.find_schedules("Weekly")] == [schedule["id"]]
+    rendered = client.get_schedule(schedule["id"], since=NOW, until=NOW + dt.timedelta(days=7))
+    entries = rendered["final_schedule"]["rendered_schedule_entries"]
+    assert {e["user"]["id"] for e in entries} == {ana["id"]}
+    body = schedule_body(ana["id"], name="Weekly 2")
+    assert client.update_schedule(schedule["id"], body)["name"] == "Weekly 2"
+    policy = client.create_escalation_policy(policy_body(schedule["id"]))
+    oncalls = client.list_oncalls(
+        schedule_ids=[schedule["id"]],
+        since=dt.datetime.now(dt.UTC),
+        until=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+    )
+    assert [o["user"]["id"] for o in oncalls] == [ana["id"]]
+    with pytest.raises(InUse, match="being used by escalation policies"):
+        client.delete_schedule(schedule["id"])
+    client.delete_escalation_policy(policy["id"])
+    client.delete_schedule(schedule["id"])
+    with pytest.raises(NotFound):
+        client.get_schedule(schedule["id"])
+
+
+def test_escalation_policy_lifecycle(client: PagerDutyClient) -> None:
+    ana = client.find_user_by_email("ana@example.com")
+    assert ana
+    schedule = client.create_schedule(schedule_body(ana["id"]))
+    policy = client.create_escalation_policy(policy_body(schedule["id"]))
+    assert client.get_escalation_policy(policy["id"])["num_loops"] == 1
+    assert [p["id"] for p in client.find_escalation_policies("Product")] == [policy["id"]]
+    changed = client.update_escalation_policy(
+        policy["id"], {**policy_body(schedule["id"]), "num_loops": 3}
+    )
+    assert changed["num_loops"] == 3
+    client.delete_escalation_policy(policy["id"])
+    with pytest.raises(NotFound):
+        client.get_escalation_policy(policy["id"])
+
+
+def test_incidents_are_read_by_team_and_urgency(
+    client: PagerDutyClient, emulator: EmulatorServer
+) -> None:
+    team = client.create_team({"type": "team", "name": "Search"})
+    other = client.create_team({"type": "team", "name": "Other"})
+    emulator.seed_incidents(
+        [
+            {
+                "title": "a",
+                "urgency": "high",
+                "team_ids": [team["id"]],
+                "created_at": "2026-11-20T23:00:00Z",
+            },
+            {
+                "title": "b",
+                "urgency": "low",
+                "team_ids": [team["id"]],
+                "created_at": "2026-11-20T23:00:00Z",
+            },
+            {
+                "title": "c",
+                "urgency": "high",
+                "team_ids": [other["id"]],
+                "created_at": "2026-11-20T23:00:00Z",
+            },
+        ]
+    )
+    found = client.list_incidents(
+        team_ids=[team["id"]], since=NOW - dt.timedelta(days=30), until=NOW
+    )
+    assert [i["title"] for i in found] == ["a"]
+
+
+def test_invalid_input_carries_pagerdutys_errors(client: PagerDutyClient) -> None:
+    with pytest.raises(Invalid) as caught:
+        client.create_escalation_policy(
+            {"type": "escalation_policy", "name": "x", "escalation_rules": []}
+        )
+    assert caught.value.errors
+    assert caught.value.status == 400
+    assert "POST escalation_policies" in str(caught.value)
+
+
+def test_unknown_token_is_unauthorized(emulator: EmulatorServer) -> None:
+    client = PagerDutyClient(
+        "not-the-token", api_url=emulator.base_url, ca_file=str(emulator.ca_file)
+    )
+    with pytest.raises(Unauthorized) as caught:
+        client.find_teams("x")
+    assert "not-the-token" not in str(caught.value) and "oken" in str(caught.value)
+
+
+def test_forbidden_is_a_kind_of_unauthorized(
+    client: PagerDutyClient, emulator: EmulatorServer
+) -> None:
+    emulator.script_response(
+        "GET", "/teams", 403, {"error": {"code": 2010, "message": "Access Denied", "errors": []}}
+    )
+    with pytest.raises(Forbidden, match="Access Denied"):
+        client.find_teams("x")
+
+
+def test_rate_limit_waits_for_the_reset_then_succeeds(
+    client: PagerDutyClient, emulator: EmulatorServer, recorder: Recorder
+) -> None:
+    emulator.script_response(
+        "GET",
+        "/teams",
+        429,
+        {"error": {"message": "Rate Limit Exceeded"}},
+        {"ratelimit-reset": "7"},
+        times=2,
+    )
+    assert client.find_teams("x") == []
+    assert recorder.sleeps == [7.0, 7.0]
+    assert recorder.rate_limit_waits == [7.0, 7.0]
+    assert [s for _, s in recorder.requests] == [429, 429, 200]
+
+
+def test_rate_limit_retries_are_bounded(
+    client: PagerDutyClient, emulator: EmulatorServer, recorder: Recorder
+) -> None:
+    emulator.script_response("GET", "/teams", 429, None, {"ratelimit-reset": "600"}, times=10)
+    with pytest.raises(RateLimited) as caught:
+        client.find_teams("x")
+    assert caught.value.reset_seconds == 60.0  # capped, so no call waits for minutes
+    assert len(recorder.requests) == 4  # one try and three retries
+    assert max(recorder.sleeps) == 60.0
+
+
+def test_server_errors_are_retried_then_unavailable(
+    client: PagerDutyClient, emulator: EmulatorServer, recorder: Recorder
+) -> None:
+    emulator.script_response("GET", "/teams", 503, None, times=10)
+    with pytest.raises(Unavailable, match="503"):
+        client.find_teams("x")
+    assert recorder.sleeps == [1.0, 2.0, 4.0]
+
+
+def test_a_transient_server_error_is_absorbed(
+    client: PagerDutyClient, emulator: EmulatorServer, recorder: Recorder
+) -> None:
+    emulator.script_response("GET", "/teams", 500, None, times=1)
+    assert client.find_teams("x") == []
+    assert [s for _, s in recorder.requests] == [500, 200]
+
+
+def test_unreachable_pagerduty_is_unavailable(emulator: EmulatorServer, recorder: Recorder) -> None:
+    client = PagerDutyClient(
+        "t",
+        api_url="https://127.0.0.1:9",
+        ca_file=str(emulator.ca_file),
+        sleep=recorder.sleep,
+        max_retries=1,
+    )
+    with pytest.raises(Unavailable, match="could not be reached"):
+        client.find_teams("x")
+
+
+def test_plain_http_is_refused() -> None:
+    with pytest.raises(ValueError, match="not usable"):
+        PagerDutyClient("t", api_url="http://127.0.0.1:1")
+
+
+def test_the_token_never_shows(
+    emulator: EmulatorServer, caplog: pytest.LogCaptureFixture, recorder: Recorder
+) -> None:
+    secret = "s3cr3t-token-value-4242"
+    caplog.set_level(logging.DEBUG)
+    client = PagerDutyClient(
+        secret, api_url=emulator.base_url, ca_file=str(emulator.ca_file), sleep=recorder.sleep
+    )
+    with pytest.raises(PagerDutyError) as caught:
+        client.find_teams("x")
+    emulator.script_response("GET", "/teams", 503, None, times=5)
+    with pytest.raises(PagerDutyError) as caught_again:
+        client.find_teams("y")
+    shown = [
+        repr(client),
+        str(client),
+        str(caught.value),
+        repr(caught.value),
+        str(caught_again.value),
+    ]
+    shown += [r.getMessage() for r in caplog.records]
+    for text in shown:
+        assert secret not in text and secret[-4:] not in text
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "PAGERDUTY_API_TOKEN is not set"),
+        (
+            {"PAGERDUTY_API_TOKEN": "t", "PAGERDUTY_RATE_LIMIT": "fast"},
+            "PAGERDUTY_RATE_LIMIT='fast'",
+        ),
+    ],
+)
+def test_from_env_errors_name_the_variable(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        PagerDutyClient.from_env(environ)
+
+
+def test_from_env_reads_url_ca_and_rate(emulator: EmulatorServer) -> None:
+    client = PagerDutyClient.from_env(
+        {
+            "PAGERDUTY_API_TOKEN": emulator.token,
+            "PAGERDUTY_API_URL": emulator.base_url,
+            "PAGERDUTY_CA_FILE": str(emulator.ca_file),
+            "PAGERDUTY_RATE_LIMIT": "120",
+        }
+    )
+    assert client.find_teams("nothing") == []
+    assert client.api_url == emulator.base_url
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_rate_limiter_allows_a_burst_then_spaces_requests() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(60, burst=2, clock=clock, sleep=clock.sleep)
+    waits = [limiter.acquire() for _ in range(4)]
+    assert waits == [0.0, 0.0, 1.0, 1.0]
+    assert clock.now == 2.0  # 60/minute: one a second once the burst is spent
+
+
+def test_rate_limiter_never_exceeds_its_rate_over_a_minute() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(900, clock=clock, sleep=clock.sleep)
+    for _ in range(1000):
+        limiter.acquire()
+    assert clock.now >= (1000 - limiter.capacity) / 15.0 - 1e-9
