@@ -27,11 +27,13 @@ def _fingerprint(spec: dict[str, Any], refs: References) -> Hashable:
     """What of the referents this policy depends on: ids and readiness of its team and rotations."""
     team_names, rotation_names = domain.references_of(KIND, spec)
     teams = tuple(
-        (name, info.pagerduty_id, info.ready) if (info := refs.teams.get(name)) else (name,)
+        (name, team.pagerduty_id, team.ready) if (team := refs.teams.get(name)) else (name,)
         for name in sorted(team_names)
     )
     rotations = tuple(
-        (name, info.pagerduty_id, info.ready) if (info := refs.rotations.get(name)) else (name,)
+        (name, rotation.pagerduty_id, rotation.ready)
+        if (rotation := refs.rotations.get(name))
+        else (name,)
         for name in sorted(rotation_names)
     )
     return teams, rotations

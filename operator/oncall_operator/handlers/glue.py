@@ -25,6 +25,8 @@ from oncall_operator.settings import OperatorSettings
 
 FINALIZER = f"{GROUP}/finalizer"
 SETTINGS = OperatorSettings.from_env()
+# How long a status write may take to come back through the watch before timers stop waiting for it.
+STATUS_ECHO_SECONDS = 10.0
 
 ReconcileFn = Callable[[ObjectMeta, dict[str, Any], dict[str, Any]], Outcome]
 DeleteFn = Callable[[ObjectMeta, dict[str, Any], dict[str, Any]], list[Event]]
@@ -74,14 +76,22 @@ async def reconcile_object(
     fingerprint: Hashable = None,
     trigger: str = "change",
 ) -> None:
-    """Run one level-based reconcile and record its result on the object."""
+    """Run one level-based reconcile and record its result on the object.
+
+    Timers skip their turn while the body they hold predates the status this operator just wrote:
+    reconciling from it would repeat work already done (and, say, report an adoption of what it
+    had just created)."""
     lock: asyncio.Lock = memo.setdefault("reconcile_lock", asyncio.Lock())
     async with lock:
+        if trigger != "change" and awaiting_own_write(body, memo):
+            return
         meta = object_meta(kind, body)
         old_status = dict(body.get("status") or {})
         started = time.monotonic()
         outcome = await asyncio.to_thread(run, meta, dict(body.get("spec") or {}), old_status)
         write_status_if_changed(patch, old_status, outcome.status)
+        if patch.status:
+            memo["status_written"] = (body.metadata.get("resourceVersion"), time.monotonic())
         post_events(body, outcome.events)
         memo["reference_fingerprint"] = fingerprint
         memo["requeue_at"] = (
@@ -94,12 +104,16 @@ async def reconcile_object(
             drift = sum(1 for e in outcome.events if e.reason == "DriftCorrected")
             if drift:
                 metrics.drift_corrections.labels(kind=kind).inc(drift)
-        logger.debug(
-            "%s reconcile (%s) finished as %s in %.2fs",
+        changed = bool(patch.status) or bool(outcome.events)
+        # A reconcile that changed nothing is routine: only debug logs it.
+        logger.log(
+            logging.INFO if changed else logging.DEBUG,
+            "%s reconcile (%s): %s in %.2fs%s",
             kind,
             trigger,
             result,
             time.monotonic() - started,
+            "; " + ", ".join(e.reason for e in outcome.events) if outcome.events else "",
         )
 
 
@@ -129,16 +143,45 @@ def is_due(memo: kopf.Memo, fingerprint: Hashable) -> bool:
     return bool(memo.get("reference_fingerprint") != fingerprint)
 
 
+def awaiting_own_write(body: kopf.Body, memo: kopf.Memo) -> bool:
+    """Whether the last status written from this same resourceVersion has not been seen back yet."""
+    written: tuple[str, float] | None = memo.get("status_written")
+    if written is None:
+        return False
+    resource_version, at = written
+    return bool(
+        body.metadata.get("resourceVersion") == resource_version
+        and time.monotonic() - at < STATUS_ECHO_SECONDS
+    )
+
+
 def write_status_if_changed(
     patch: kopf.Patch, old: Mapping[str, Any], new: Mapping[str, Any]
 ) -> None:
     """Patch only the status fields that differ; a no-op reconcile makes no Kubernetes write."""
+    for key, value in status_merge_patch(old, new).items():
+        patch.status[key] = value
+
+
+def status_merge_patch(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON merge patch (RFC 7386) that turns `old` into `new`; empty when they are equal.
+
+    Nested objects are diffed key by key, so a key gone from a nested object (e.g.
+    status.onCall.next) is removed with a null rather than left behind by the merge.
+    """
+    diff: dict[str, Any] = {}
     for key, value in new.items():
-        if old.get(key) != value:
-            patch.status[key] = value
+        before = old.get(key)
+        if before == value:
+            continue
+        if isinstance(before, Mapping) and isinstance(value, Mapping):
+            diff[key] = status_merge_patch(before, value)
+        else:
+            diff[key] = value
     for key in old:
         if key not in new:
-            patch.status[key] = None
+            diff[key] = None
+    return diff
 
 
 def post_events(body: kopf.Body, events: list[Event]) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from oncall_operator.settings import OperatorSettings
 
@@ -15,6 +14,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="watch only this namespace (repeatable; default: ONCALL_WATCH_NAMESPACES, else all)",
     )
+    parser.add_argument(
+        "--listen-address",
+        default="0.0.0.0",  # noqa: S104 - probed and scraped from the pod IP
+        help="address of the liveness and metrics endpoints (default: 0.0.0.0)",
+    )
     parser.add_argument("--verbose", action="store_true", help="debug logging")
 
 
@@ -25,14 +29,13 @@ def main(args: argparse.Namespace) -> int:
 
     settings = OperatorSettings.from_env()
     namespaces = tuple(args.namespace or settings.watch_namespaces)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # As `kopf run` (the container's entry point) logs: the object's namespace/name on each line.
+    kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.FULL, log_prefix=True)
     kopf.run(
         standalone=True,
         clusterwide=not namespaces,
         namespaces=namespaces,
-        liveness_endpoint=f"http://0.0.0.0:{settings.liveness_port}/healthz",
+        liveness_endpoint=f"http://{args.listen_address}:{settings.liveness_port}/healthz",
+        memo=kopf.Memo(listen_address=args.listen_address),
     )
     return 0

@@ -9,19 +9,25 @@ import kopf
 
 from oncall_operator.api import GROUP
 from oncall_operator.handlers.glue import FINALIZER, SETTINGS
+from oncall_operator.handlers.logs import quiet_routine_logs
 from oncall_operator.metrics import OperatorMetrics
 from oncall_operator.pagerduty import PagerDutyClient
+
+# kopf marks its storage prefix and leaves every annotation under it out of the diff it reacts to,
+# so it must not be GROUP itself: then adding or removing oncall.dev/paused would go unnoticed.
+STORAGE_PREFIX = f"operator.{GROUP}"
 
 
 @kopf.on.startup()
 def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_: Any) -> None:
     settings.persistence.finalizer = FINALIZER
-    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=STORAGE_PREFIX)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-        prefix=GROUP, key="last-handled-configuration"
+        prefix=STORAGE_PREFIX, key="last-handled-configuration"
     )
     # Our own Events (Created, DriftCorrected, ...) say what happened; kopf's per-handler chatter would bury them.
     settings.posting.level = logging.WARNING
+    quiet_routine_logs()
     settings.batching.worker_limit = SETTINGS.worker_limit
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
@@ -31,7 +37,7 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
 
     metrics = OperatorMetrics()
     if SETTINGS.metrics_port:
-        metrics.serve(SETTINGS.metrics_port)
+        metrics.serve(SETTINGS.metrics_port, addr=memo.get("listen_address", "0.0.0.0"))  # noqa: S104
     memo.metrics = metrics
     memo.client = PagerDutyClient.from_env(hooks=metrics)
     logger.info(

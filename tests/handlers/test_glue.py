@@ -1,0 +1,274 @@
+"""The kopf glue shared by every kind: status written only when it changed, the wake-up timer's
+decision, the result label of a reconcile, readiness as referrers see it, and one reconcile run."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import kopf
+import pytest
+
+from oncall_operator.handlers import glue
+from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, RotationInfo, TeamInfo
+
+
+def ready(status: str = "True", reason: str = "Synced") -> dict[str, Any]:
+    return {"type": "Ready", "status": status, "reason": reason, "message": "m"}
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "patch"),
+    [
+        pytest.param({}, {}, {}, id="both empty"),
+        pytest.param({"observedGeneration": 2}, {"observedGeneration": 2}, {}, id="no change"),
+        pytest.param(
+            {"observedGeneration": 1},
+            {"observedGeneration": 2},
+            {"observedGeneration": 2},
+            id="scalar",
+        ),
+        pytest.param({}, {"pagerduty": {"id": "P1"}}, {"pagerduty": {"id": "P1"}}, id="new key"),
+        pytest.param({"pages": {"n": 1}}, {}, {"pages": None}, id="key gone"),
+        pytest.param(
+            {"onCall": {"now": "a@x", "until": "t1", "next": "b@x"}},
+            {"onCall": {"now": "b@x", "until": "t2"}},
+            {"onCall": {"now": "b@x", "until": "t2", "next": None}},
+            id="nested key gone is nulled, not merged away",
+        ),
+        pytest.param(
+            {"members": {"total": 2, "unresolved": ["z@x"]}},
+            {"members": {"total": 2, "unresolved": []}},
+            {"members": {"unresolved": []}},
+            id="nested: only what changed",
+        ),
+        pytest.param(
+            {"conditions": [ready("False", "Reconciling")]},
+            {"conditions": [ready()]},
+            {"conditions": [ready()]},
+            id="lists replaced whole",
+        ),
+        pytest.param(
+            {"layers": "odd"},
+            {"layers": [{"name": "a"}]},
+            {"layers": [{"name": "a"}]},
+            id="type change",
+        ),
+    ],
+)
+def test_status_merge_patch(
+    old: dict[str, Any], new: dict[str, Any], patch: dict[str, Any]
+) -> None:
+    assert glue.status_merge_patch(old, new) == patch
+
+
+def test_write_status_if_changed_leaves_the_patch_empty_when_nothing_changed() -> None:
+    status = {"observedGeneration": 3, "conditions": [ready()], "onCall": {"now": "a@x"}}
+    patch = kopf.Patch()
+    glue.write_status_if_changed(patch, status, dict(status))
+    assert not patch
+
+
+def test_write_status_if_changed_patches_the_status_only() -> None:
+    patch = kopf.Patch()
+    glue.write_status_if_changed(patch, {"observedGeneration": 1}, {"observedGeneration": 2})
+    assert dict(patch) == {"status": {"observedGeneration": 2}}
+
+
+def test_is_due_waits_for_the_first_change_reconcile() -> None:
+    assert not glue.is_due(kopf.Memo(), ("anything",))
+
+
+@pytest.mark.parametrize(
+    ("stored", "requeue_in", "current", "due"),
+    [
+        pytest.param(("t", "P1", True), None, ("t", "P1", True), False, id="nothing changed"),
+        pytest.param(("t", None, False), None, ("t", "P1", True), True, id="referent got ready"),
+        pytest.param(None, None, None, False, id="team: no referents, no requeue"),
+        pytest.param(None, -1.0, None, True, id="requeue fell due"),
+        pytest.param(None, 60.0, None, False, id="requeue not yet due"),
+    ],
+)
+def test_is_due(stored: Any, requeue_in: float | None, current: Any, due: bool) -> None:
+    memo = kopf.Memo(
+        reference_fingerprint=stored,
+        requeue_at=None if requeue_in is None else time.monotonic() + requeue_in,
+    )
+    assert glue.is_due(memo, current) is due
+
+
+def outcome(ready_condition: dict[str, Any] | None, is_ready: bool = False) -> Outcome:
+    conditions = [ready_condition] if ready_condition else []
+    return Outcome(status={"conditions": conditions}, events=[], requeue_after=None, ready=is_ready)
+
+
+@pytest.mark.parametrize(
+    ("result", "label"),
+    [
+        (outcome(ready(), is_ready=True), "ready"),
+        (outcome(ready("False", "Paused")), "paused"),
+        (outcome(ready("False", "WaitingForReferences")), "waiting"),
+        (outcome(ready("False", "RateLimited")), "waiting"),
+        (outcome(ready("False", "InvalidSpec")), "invalid"),
+        (outcome(ready("False", "PagerDutyError")), "error"),
+        (outcome(None), "error"),
+    ],
+)
+def test_reconcile_result(result: Outcome, label: str) -> None:
+    assert glue.reconcile_result(result) == label
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            {
+                "metadata": {"generation": 2},
+                "status": {"observedGeneration": 2, "conditions": [ready()]},
+            },
+            True,
+        ),
+        (
+            {
+                "metadata": {"generation": 3},
+                "status": {"observedGeneration": 2, "conditions": [ready()]},
+            },
+            False,
+        ),
+        (
+            {
+                "metadata": {"generation": 2},
+                "status": {"observedGeneration": 2, "conditions": [ready("False")]},
+            },
+            False,
+        ),
+        ({"metadata": {"generation": 1}}, False),
+    ],
+)
+def test_is_ready_means_ready_for_the_current_generation(
+    body: dict[str, Any], expected: bool
+) -> None:
+    assert glue.is_ready(body) is expected
+
+
+def test_references_in_reads_one_namespace() -> None:
+    team = TeamInfo(name="ooh", spec={}, pagerduty_id="PT", ready=True)
+    rotation = RotationInfo(name="weekly", pagerduty_id=None, ready=False)
+    elsewhere = TeamInfo(name="other", spec={}, pagerduty_id="PX", ready=True)
+    refs = glue.references_in(
+        "oncall",
+        {"oncall": [team], "elsewhere": [elsewhere]},  # type: ignore[arg-type]
+        {"oncall": [rotation]},  # type: ignore[arg-type]
+    )
+    assert refs.teams == {"ooh": team}
+    assert refs.rotations == {"weekly": rotation}
+    assert glue.references_in("empty", {}, {}).teams == {}  # type: ignore[arg-type]
+
+
+def body(status: dict[str, Any], resource_version: str = "1") -> kopf.Body:
+    return kopf.Body(
+        {
+            "apiVersion": "oncall.dev/v1alpha1",
+            "kind": "OnCallTeam",
+            "metadata": {
+                "namespace": "ns",
+                "name": "team",
+                "uid": "u1",
+                "resourceVersion": resource_version,
+                "generation": 4,
+                "annotations": {"oncall.dev/paused": "false"},
+            },
+            "spec": {"members": [{"email": "a@example.com"}]},
+            "status": status,
+        }
+    )
+
+
+class Recorder:
+    def __init__(self, result: Outcome) -> None:
+        self.result = result
+        self.calls: list[tuple[ObjectMeta, dict[str, Any], dict[str, Any]]] = []
+
+    def __call__(self, meta: ObjectMeta, spec: dict[str, Any], status: dict[str, Any]) -> Outcome:
+        self.calls.append((meta, spec, status))
+        return self.result
+
+
+@pytest.fixture
+def posted(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str]]:
+    """kopf.event calls, recorded instead of queued (no operator is running)."""
+    events: list[tuple[str, str, str]] = []
+
+    def record(_: Any, *, type: str, reason: str, message: str) -> None:
+        events.append((type, reason, message))
+
+    monkeypatch.setattr(kopf, "event", record)
+    return events
+
+
+async def test_reconcile_object_records_the_outcome(posted: list[tuple[str, str, str]]) -> None:
+    new_status = {"observedGeneration": 4, "conditions": [ready()]}
+    run = Recorder(
+        Outcome(
+            status=new_status,
+            events=[Event("Normal", "Created", "Created the PagerDuty team")],
+            requeue_after=30.0,
+            ready=True,
+        )
+    )
+    patch, memo = kopf.Patch(), kopf.Memo()
+    await glue.reconcile_object(
+        body({"observedGeneration": 3}), patch, memo, _logger(), "OnCallTeam", run, ("fp",)
+    )
+    meta, spec, status = run.calls[0]
+    assert meta == ObjectMeta("ns", "team", "OnCallTeam", 4, {"oncall.dev/paused": "false"})
+    assert spec == {"members": [{"email": "a@example.com"}]}
+    assert status == {"observedGeneration": 3}
+    assert dict(patch) == {"status": new_status}
+    assert posted == [("Normal", "Created", "Created the PagerDuty team")]
+    assert memo["reference_fingerprint"] == ("fp",)
+    assert memo["requeue_at"] > time.monotonic() + 25
+
+
+async def test_reconcile_object_with_nothing_to_do_writes_nothing(
+    posted: list[tuple[str, str, str]],
+) -> None:
+    status = {"observedGeneration": 4, "conditions": [ready()]}
+    run = Recorder(Outcome(status=dict(status), events=[], requeue_after=None, ready=True))
+    patch, memo = kopf.Patch(), kopf.Memo(requeue_at=1.0)
+    await glue.reconcile_object(body(status), patch, memo, _logger(), "OnCallTeam", run)
+    assert not patch
+    assert posted == []
+    assert memo["requeue_at"] is None
+
+
+def _logger() -> Any:
+    import logging
+
+    return logging.getLogger("tests.handlers")
+
+
+async def test_timers_wait_for_the_status_they_wrote_to_come_back(
+    posted: list[tuple[str, str, str]],
+) -> None:
+    """A timer holding the body from before this operator's own status write skips its turn."""
+    written = {"observedGeneration": 4, "conditions": [ready()]}
+    run = Recorder(Outcome(status=written, events=[], requeue_after=None, ready=True))
+    before = body({})
+    memo = kopf.Memo()
+    await glue.reconcile_object(before, kopf.Patch(), memo, _logger(), "OnCallTeam", run)
+    assert len(run.calls) == 1
+
+    await glue.reconcile_object(
+        before, kopf.Patch(), memo, _logger(), "OnCallTeam", run, trigger="drift"
+    )
+    assert len(run.calls) == 1, "the drift timer reconciled from a body older than its own write"
+
+    await glue.reconcile_object(before, kopf.Patch(), memo, _logger(), "OnCallTeam", run)
+    assert len(run.calls) == 2, "a change always reconciles"
+
+    echoed = body(written, resource_version="2")
+    await glue.reconcile_object(
+        echoed, kopf.Patch(), memo, _logger(), "OnCallTeam", run, trigger="drift"
+    )
+    assert len(run.calls) == 3
