@@ -116,7 +116,7 @@ def do_what_the_operator_does(
             partial(custom.list_namespaced_custom_object, GROUP, VERSION, namespace, plural)
         )
         custom.get_namespaced_custom_object(GROUP, VERSION, namespace, plural, name)
-        # kopf: the finalizer and its progress annotations, in our own prefix.
+        # kopf: the finalizer and its annotations (storage prefix operator.oncall.dev).
         custom.patch_namespaced_custom_object(
             GROUP,
             VERSION,
@@ -126,7 +126,7 @@ def do_what_the_operator_does(
             {
                 "metadata": {
                     "finalizers": [FINALIZER],
-                    "annotations": {f"{GROUP}/last-handled-configuration": "{}"},
+                    "annotations": {f"operator.{GROUP}/last-handled-configuration": "{}"},
                 }
             },
         )
