@@ -171,14 +171,12 @@ class Namespace:
     def table(self, kind: str) -> dict[str, Any]:
         """The server-side Table `kubectl get` prints: the CRD's printer columns, computed by the API server."""
         path = f"/apis/{GROUP}/{VERSION}/namespaces/{self.name}/{PLURALS[kind]}"
-        response = self.api_client.call_api(
-            path,
-            "GET",
-            header_params={"Accept": TABLE},
-            auth_settings=["BearerToken"],
-            _preload_content=False,
+        request = self.api_client.param_serialize(
+            "GET", path, header_params={"Accept": TABLE}, auth_settings=["BearerToken"]
         )
-        table: dict[str, Any] = json.loads(response[0].data)
+        response = self.api_client.call_api(*request)
+        response.read()
+        table: dict[str, Any] = json.loads(response.data)
         return table
 
     def delete_everything(self, within: float = 30.0) -> None:

@@ -223,3 +223,38 @@ def settled_versions(namespace: Namespace, within: float) -> dict[str, str]:
                 f"statuses still changing after {within:.0f}s: {previous} -> {current}"
             )
         previous = current
+
+
+def test_paused_object_makes_no_pagerduty_request(
+    operator: OperatorProcess,
+    namespace: Namespace,
+    pagerduty: PagerDutyView,
+    pagerduty_emulator: EmulatorServer,
+    pagerduty_token: str,
+) -> None:
+    (team,) = examples.feature("paused")
+    namespace.create([team])
+    paused = wait_for(
+        "Ready=False Paused",
+        lambda: (
+            (obj := namespace.get("OnCallTeam", team["metadata"]["name"]))
+            and condition(obj, "Ready").get("reason") == "Paused"
+            and obj
+        ),
+        within=30,
+    )
+    assert condition(paused, "Ready")["status"] == "False"
+    pagerduty_emulator.clear_requests()
+    ticks = metric_total(operator.metrics(), "oncall_reconciles_total", result="paused")
+
+    wait_for(
+        "two drift ticks of the paused team",
+        lambda: (
+            metric_total(operator.metrics(), "oncall_reconciles_total", result="paused")
+            >= ticks + 2
+        ),
+        within=4 * DRIFT_INTERVAL_SECONDS,
+    )
+    assert pagerduty_emulator.requests() == []
+    assert pagerduty.managed("OnCallTeam", namespace.name) == []
+    assert_clean_log(operator, pagerduty_token)
