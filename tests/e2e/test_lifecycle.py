@@ -4,11 +4,14 @@ deleted under both policies, the operator killed half-way, and quiet when there 
 from __future__ import annotations
 
 import copy
+import json
+import secrets
 import time
 
 import pytest
 
 from oncall_operator.emulator import EmulatorServer
+from oncall_operator.reconcile.errors import IN_USE_RETRY_SECONDS
 from tests.e2e import examples
 from tests.e2e.conftest import DRIFT_INTERVAL_SECONDS
 from tests.e2e.kube import Namespace, condition, is_ready, wait_for
@@ -258,3 +261,67 @@ def test_paused_object_makes_no_pagerduty_request(
     assert pagerduty_emulator.requests() == []
     assert pagerduty.managed("OnCallTeam", namespace.name) == []
     assert_clean_log(operator, pagerduty_token)
+
+
+def test_deletion_waits_while_pagerduty_still_uses_the_object(
+    operator: OperatorProcess, namespace: Namespace, pagerduty: PagerDutyView, pagerduty_token: str
+) -> None:
+    """A schedule an escalation policy still targets cannot go: the Rotation keeps its finalizer
+    and says why, and goes once the policy has gone (kopf retries the deletion)."""
+    policy = {
+        "apiVersion": "oncall.dev/v1alpha1",
+        "kind": "EscalationPolicy",
+        "metadata": {"name": "uses-the-rotation"},
+        "spec": {
+            "teamRef": {"name": "multi-layer-team"},
+            "rules": [
+                {"escalateAfterMinutes": 5, "targets": [{"rotationRef": {"name": "multi-layer"}}]}
+            ],
+        },
+    }
+    namespace.create([*multi_layer(), policy])
+    namespace.wait_all_ready(READY_WITHIN_SECONDS)
+    schedule_id = pagerduty_id(namespace, "Rotation", "multi-layer")
+
+    namespace.delete("Rotation", "multi-layer")
+    blocked = wait_for(
+        "a DeleteBlocked warning on the rotation",
+        lambda: [e for e in namespace.events("multi-layer") if e["reason"] == "DeleteBlocked"],
+        within=20,
+    )
+    assert blocked[0]["type"] == "Warning"
+    assert not namespace.gone("Rotation", "multi-layer")
+    assert pagerduty.exists("Rotation", schedule_id)
+
+    namespace.delete("EscalationPolicy", "uses-the-rotation")
+    wait_for(
+        "the rotation deleted once nothing uses its schedule",
+        lambda: namespace.gone("Rotation", "multi-layer"),
+        within=IN_USE_RETRY_SECONDS + 15,
+    )
+    assert not pagerduty.exists("Rotation", schedule_id)
+    assert_clean_log(operator, pagerduty_token)
+
+
+def test_a_wrong_token_is_unauthorized_and_never_shown(
+    operator: OperatorProcess, namespace: Namespace
+) -> None:
+    wrong_token = f"wrong-token-{secrets.token_hex(8)}"
+    operator.restart(PAGERDUTY_API_TOKEN=wrong_token)  # the next test's operator gets the right one
+    (team,) = examples.feature("orphan")
+    namespace.create([team])
+    refused = wait_for(
+        "Ready=False Unauthorized",
+        lambda: (
+            (obj := namespace.get("OnCallTeam", team["metadata"]["name"]))
+            and condition(obj, "Ready").get("reason") == "Unauthorized"
+            and obj
+        ),
+        within=30,
+    )
+    shown = [
+        operator.log(),
+        json.dumps(refused["status"]),
+        json.dumps(namespace.events(team["metadata"]["name"])),
+    ]
+    assert all(wrong_token not in text for text in shown)

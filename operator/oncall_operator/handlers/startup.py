@@ -35,11 +35,22 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
     # namespaces and CRDs (Forbidden under a namespaced Role) for a minute before it serves.
     settings.scanning.disabled = bool(SETTINGS.watch_namespaces)
 
+    # Whatever fails here fails the same way on a retry (and the metrics cannot be registered
+    # twice), so it is permanent: the operator exits saying why instead of retrying forever.
     metrics = OperatorMetrics()
+    try:
+        memo.client = PagerDutyClient.from_env(hooks=metrics)
+    except ValueError as error:
+        raise kopf.PermanentError(str(error)) from None
     if SETTINGS.metrics_port:
-        metrics.serve(SETTINGS.metrics_port, addr=memo.get("listen_address", "0.0.0.0"))  # noqa: S104
+        address = memo.get("listen_address", "0.0.0.0")  # noqa: S104 - scraped from the pod IP
+        try:
+            metrics.serve(SETTINGS.metrics_port, addr=address)
+        except OSError as error:
+            raise kopf.PermanentError(
+                f"cannot serve metrics on {address}:{SETTINGS.metrics_port}: {error.strerror}"
+            ) from None
     memo.metrics = metrics
-    memo.client = PagerDutyClient.from_env(hooks=metrics)
     logger.info(
         "oncall-operator configured: drift interval %ss, namespaces %s",
         SETTINGS.drift_interval_seconds,
