@@ -17,8 +17,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "oncall_operator.controlplane.cli",
         "build, start and stop a local kube-apiserver + etcd for tests and the demo",
     ),
-    "crds": ("oncall_operator.api.crdgen", "write the CustomResourceDefinitions generated from the API models"),
-    "demo": ("oncall_operator.demo", "start control plane, emulator and operator and apply the examples"),
+    "crds": (
+        "oncall_operator.api.crdgen",
+        "write the CustomResourceDefinitions generated from the API models",
+    ),
+    "demo": (
+        "oncall_operator.demo",
+        "start control plane, emulator and operator and apply the examples",
+    ),
 }
 
 
