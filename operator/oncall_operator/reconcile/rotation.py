@@ -1,0 +1,306 @@
+"""Rotation -> a PagerDuty schedule, plus who is on call, the load per person and the policy check.
+
+References: a rotation with a teamRef needs its OnCallTeam to exist in PagerDuty (status id) and to
+have a valid spec, and waits otherwise without writing anything. It does not wait for the team's
+Ready: a team with one unknown email is Ready=False, yet its PagerDuty team works.
+
+Participants: a layer whose participants resolve to no PagerDuty user is never sent (PagerDuty
+refuses `users: []`); the whole schedule is then left as it is with Ready=False NoParticipants.
+Unknown emails in a layer that still has other users: the others are used, and Ready=False with
+reason ReferencesUnresolved says so (the same rule as OnCallTeam).
+
+onCall, nextHandoff and load are read over 28 days from the latest handoff of any layer, not from
+`now`, so they change only when the rotation moves on and a no-op reconcile writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from oncall_operator import conditions
+from oncall_operator.api import Layer, OnCallPolicy, OnCallTeamSpec, RotationSpec
+from oncall_operator.pagerduty import PagerDutyClient
+from oncall_operator.pagerduty.errors import PagerDutyError
+from oncall_operator.reconcile.adoption import PagerDutyKind, delete_managed, locate
+from oncall_operator.reconcile.errors import AdoptionFailed, InvalidSpec, failure_of
+from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, References
+from oncall_operator.reconcile.references import references_of
+from oncall_operator.reconcile.status import StatusDraft, is_paused, listed, parse_spec
+from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
+from oncall_operator.translate import load
+from oncall_operator.translate import rotation as translate_rotation
+from oncall_operator.translate.identity import ObjectIdentity
+
+__all__ = ["delete_rotation", "reconcile_rotation", "references_of"]
+
+KIND = "Rotation"
+LOAD_WINDOW = dt.timedelta(days=28)
+
+
+def schedules_of(client: PagerDutyClient) -> PagerDutyKind:
+    return PagerDutyKind(
+        label="schedule",
+        get=client.get_schedule,
+        find=client.find_schedules,
+        delete=client.delete_schedule,
+    )
+
+
+@dataclass(frozen=True)
+class TeamReference:
+    """The rotation's team as far as it is known: PagerDuty id and validated spec."""
+
+    pagerduty_id: str | None
+    spec: OnCallTeamSpec | None
+
+
+class WaitingForTeam(Exception):
+    """The referenced OnCallTeam cannot be used yet; the message says why."""
+
+
+def reconcile_rotation(
+    client: PagerDutyClient,
+    meta: ObjectMeta,
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any],
+    refs: References,
+    now: dt.datetime,
+) -> Outcome:
+    """Make the PagerDuty schedule match the spec; return the full new status."""
+    draft = StatusDraft(meta, status, now)
+    if is_paused(meta):
+        return draft.paused()
+    try:
+        parsed = parse_spec(RotationSpec, spec)
+    except InvalidSpec as error:
+        return draft.invalid(error)
+    try:
+        team = _team_of(parsed, refs)
+    except WaitingForTeam as waiting:
+        draft.condition(
+            conditions.REFERENCES_RESOLVED,
+            conditions.FALSE,
+            conditions.MISSING_REFERENCES,
+            str(waiting),
+        )
+        draft.nothing_written(conditions.WAITING_FOR_REFERENCES, str(waiting))
+        return draft.outcome()
+    doing = ["looking up the participants' PagerDuty users"]
+    try:
+        _sync(client, draft, parsed, team, doing)
+    except (PagerDutyError, AdoptionFailed) as error:
+        return draft.failed(failure_of(error, doing[-1], draft.old.get("conditions") or [], now))
+    return draft.outcome()
+
+
+def _team_of(spec: RotationSpec, refs: References) -> TeamReference:
+    if spec.team_ref is None:
+        return TeamReference(pagerduty_id=None, spec=None)
+    name = spec.team_ref.name
+    info = refs.teams.get(name)
+    if info is None:
+        raise WaitingForTeam(f"OnCallTeam {name} (spec.teamRef) does not exist in this namespace.")
+    if not info.pagerduty_id:
+        raise WaitingForTeam(f"OnCallTeam {name} (spec.teamRef) is not in PagerDuty yet.")
+    try:
+        team_spec = OnCallTeamSpec.model_validate(dict(info.spec or {}))
+    except ValueError:
+        raise WaitingForTeam(
+            f"OnCallTeam {name} (spec.teamRef) has an invalid spec; its members cannot be used."
+        ) from None
+    return TeamReference(pagerduty_id=info.pagerduty_id, spec=team_spec)
+
+
+def _sync(
+    client: PagerDutyClient,
+    draft: StatusDraft,
+    spec: RotationSpec,
+    team: TeamReference,
+    doing: list[str],
+) -> None:
+    now = draft.now
+    today = now.astimezone(dt.UTC).date()
+    participants = {
+        layer.name: translate_rotation.layer_participants(spec, layer, team.spec, today)
+        for layer in spec.layers
+    }
+    resolved = resolve_emails(client, (e for emails in participants.values() for e in emails))
+    layer_user_ids = {
+        name: [resolved.user_ids[e.lower()] for e in emails if e.lower() in resolved.user_ids]
+        for name, emails in participants.items()
+    }
+    _set_references(draft, spec, resolved)
+    empty = [name for name, ids in layer_user_ids.items() if not ids]
+    if empty:
+        draft.nothing_written(
+            conditions.NO_PARTICIPANTS,
+            f"Layer {listed(empty)} has no participant with a PagerDuty user; the PagerDuty "
+            "schedule is left as it is.",
+        )
+        return
+
+    meta = draft.meta
+    identity = ObjectIdentity(namespace=meta.namespace, kind=KIND, name=meta.name)
+    name = spec.display_name or meta.name
+    spec_id = spec.pagerduty.id if spec.pagerduty else None
+    doing.append("reading the PagerDuty schedule")
+    existing = locate(schedules_of(client), identity, name, spec_id, draft)
+    desired = translate_rotation.schedule_doc(
+        identity, spec, layer_user_ids, existing, now, team.pagerduty_id
+    )
+    if existing is None:
+        doing.append("creating the PagerDuty schedule")
+        schedule = client.create_schedule(desired)
+        draft.event("Created", f"Created PagerDuty schedule {schedule['id']} ({name}).")
+    else:
+        schedule = existing
+        drift = translate_rotation.schedule_drift(existing, desired, now)
+        if drift:
+            doing.append("updating the PagerDuty schedule")
+            schedule = client.update_schedule(str(existing["id"]), desired)
+            draft.change_event(f"PagerDuty schedule {existing['id']}", drift)
+    draft.set_pagerduty(schedule)
+    draft.status["layers"] = [
+        layer.to_wire() for layer in translate_rotation.layer_statuses(schedule, spec, now)
+    ]
+
+    doing.append("reading who the PagerDuty schedule puts on call")
+    since = load_window_start(spec, now)
+    until = since + LOAD_WINDOW
+    rendered = client.get_schedule(
+        str(schedule["id"]), since=since, until=until, time_zone=spec.time_zone
+    )
+    entries = list((rendered.get("final_schedule") or {}).get("rendered_schedule_entries") or [])
+    emails = _emails_of_everyone_on_call(client, entries, resolved)
+    draft.status["onCall"] = load.on_call_now(entries, emails, now).to_wire()
+    draft.status["load"] = [
+        person.to_wire()
+        for person in load.person_load(
+            entries, emails, spec.business_hours, spec.time_zone, since, until
+        )
+    ]
+    draft.status["nextHandoff"] = conditions.rfc3339(next_handoff(spec, now))
+
+    draft.synced("PagerDuty accepted every change.")
+    if resolved.unknown:
+        draft.not_ready(
+            conditions.REFERENCES_UNRESOLVED,
+            f"No PagerDuty user has the email {listed(resolved.unknown)}; the schedule uses "
+            "the other participants.",
+        )
+    else:
+        draft.ready("The PagerDuty schedule matches the spec.")
+    policy = team.spec.policy if team.spec else None
+    _set_sustainable(draft, policy, entries, emails, since, until)
+
+
+def _emails_of_everyone_on_call(
+    client: PagerDutyClient, entries: list[dict[str, Any]], resolved: ResolvedEmails
+) -> dict[str, str]:
+    """PagerDuty user id -> email for each person the entries name, including people who are
+    no longer participants but stay on call until a NextHandoff edit takes effect."""
+    emails = resolved.emails_by_user_id
+    for entry in entries:
+        user_id = str((entry.get("user") or {}).get("id") or "")
+        if user_id and user_id not in emails:
+            emails[user_id] = str(client.get_user(user_id).get("email") or user_id)
+    return emails
+
+
+def _set_references(draft: StatusDraft, spec: RotationSpec, resolved: ResolvedEmails) -> None:
+    if resolved.unknown:
+        draft.condition(
+            conditions.REFERENCES_RESOLVED,
+            conditions.FALSE,
+            conditions.UNKNOWN_EMAILS,
+            f"No PagerDuty user has the email {listed(resolved.unknown)}.",
+        )
+        return
+    team = f"OnCallTeam {spec.team_ref.name} and " if spec.team_ref else ""
+    draft.condition(
+        conditions.REFERENCES_RESOLVED,
+        conditions.TRUE,
+        conditions.RESOLVED,
+        f"{team}every participant's email resolved.",
+    )
+
+
+def _set_sustainable(
+    draft: StatusDraft,
+    policy: OnCallPolicy | None,
+    entries: list[dict[str, Any]],
+    emails: Mapping[str, str],
+    since: dt.datetime,
+    until: dt.datetime,
+) -> None:
+    if policy is None or (policy.max_on_call_percent is None and policy.min_rest_hours is None):
+        draft.condition(
+            conditions.SUSTAINABLE,
+            conditions.TRUE,
+            conditions.NO_POLICY,
+            "The team sets no on-call load policy for rotations.",
+        )
+        return
+    breaches = load.sustainability_breaches(entries, emails, policy, since, until)
+    if breaches:
+        draft.condition(
+            conditions.SUSTAINABLE,
+            conditions.FALSE,
+            conditions.POLICY_BREACHED,
+            " ".join(breaches),
+        )
+    else:
+        draft.condition(
+            conditions.SUSTAINABLE,
+            conditions.TRUE,
+            conditions.WITHIN_POLICY,
+            "The next 28 days meet the team's on-call policy.",
+        )
+
+
+def _latest_handoff(layer: Layer, time_zone: str, now: dt.datetime) -> dt.datetime:
+    """The layer's last handoff at or before now (turns run before the anchor too)."""
+    anchor = translate_rotation.handoff_instant(layer, time_zone)
+    turn = layer.shift_seconds
+    # A local wall-clock turn may be an hour shorter across DST: start well before now.
+    handoff = translate_rotation.next_handoff(
+        anchor, turn, time_zone, now - dt.timedelta(seconds=turn, hours=2)
+    )
+    while (following := translate_rotation.next_handoff(anchor, turn, time_zone, handoff)) <= now:
+        handoff = following
+    return handoff
+
+
+def load_window_start(spec: RotationSpec, now: dt.datetime) -> dt.datetime:
+    """Start of the 28 days onCall and load describe: the latest handoff of any layer, moved
+    on by whole windows for shifts longer than one, so it changes only when the rotation does."""
+    start = max(_latest_handoff(layer, spec.time_zone, now) for layer in spec.layers)
+    windows_passed = (now - start) // LOAD_WINDOW
+    return (start + windows_passed * LOAD_WINDOW).astimezone(dt.UTC)
+
+
+def next_handoff(spec: RotationSpec, now: dt.datetime) -> dt.datetime:
+    """The earliest handoff of any layer after now."""
+    return min(
+        translate_rotation.next_handoff(
+            translate_rotation.handoff_instant(layer, spec.time_zone),
+            layer.shift_seconds,
+            spec.time_zone,
+            now,
+        )
+        for layer in spec.layers
+    )
+
+
+def delete_rotation(
+    client: PagerDutyClient,
+    meta: ObjectMeta,
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any],
+) -> list[Event]:
+    """Delete the PagerDuty schedule (deletionPolicy Delete); while an escalation policy uses it,
+    PagerDuty refuses and RetryLater is raised."""
+    return delete_managed(schedules_of(client), meta, spec, status)

@@ -1,0 +1,150 @@
+"""The status a reconcile builds: a working copy of the old status, conditions, Events, outcome.
+
+Every kind starts from the status it read and changes only what it found different, so a
+reconcile with nothing to do returns a status equal to the one it was given (no write).
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from oncall_operator import conditions
+from oncall_operator.api import PAUSED_ANNOTATION
+from oncall_operator.reconcile.errors import Failure, InvalidSpec, invalid_spec
+from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome
+
+SpecModel = TypeVar("SpecModel", bound=BaseModel)
+
+
+class StatusDraft:
+    """The new status of one object while its reconcile runs."""
+
+    def __init__(self, meta: ObjectMeta, old_status: Mapping[str, Any], now: dt.datetime) -> None:
+        self.meta = meta
+        self.now = now
+        self.old: dict[str, Any] = copy.deepcopy(dict(old_status))
+        self.status: dict[str, Any] = copy.deepcopy(dict(old_status))
+        self.status["observedGeneration"] = meta.generation
+        self.status.setdefault("conditions", [])
+        self.events: list[Event] = []
+
+    def condition(self, condition_type: str, status: str, reason: str, message: str) -> None:
+        self.status["conditions"] = conditions.set_condition(
+            self.status["conditions"],
+            condition_type,
+            status,
+            reason,
+            message,
+            self.meta.generation,
+            self.now,
+        )
+
+    def event(
+        self, reason: str, message: str, event_type: Literal["Normal", "Warning"] = "Normal"
+    ) -> None:
+        self.events.append(Event(type=event_type, reason=reason, message=message))
+
+    def set_pagerduty(self, pagerduty_object: Mapping[str, Any]) -> None:
+        link = {"id": str(pagerduty_object["id"])}
+        if pagerduty_object.get("html_url"):
+            link["htmlUrl"] = str(pagerduty_object["html_url"])
+        self.status["pagerduty"] = link
+
+    @property
+    def pagerduty_id(self) -> str | None:
+        found = (self.status.get("pagerduty") or {}).get("id")
+        return str(found) if found else None
+
+    def spec_already_applied(self) -> bool:
+        """Whether PagerDuty matched this generation before: a write now corrects drift."""
+        ready = conditions.find_condition(self.old.get("conditions") or [], conditions.READY)
+        return (
+            ready is not None
+            and ready.get("status") == conditions.TRUE
+            and ready.get("observedGeneration") == self.meta.generation
+        )
+
+    def change_event(self, what: str, differences: list[str]) -> None:
+        """Updated when the spec changed; DriftCorrected when someone edited PagerDuty by hand."""
+        details = "; ".join(differences)
+        if self.spec_already_applied():
+            self.event("DriftCorrected", f"Set {what} back to the spec: {details}.")
+        else:
+            self.event("Updated", f"Updated {what}: {details}.")
+
+    def outcome(self, requeue_after: float | None = None) -> Outcome:
+        return Outcome(
+            status=self.status,
+            events=self.events,
+            requeue_after=requeue_after,
+            ready=conditions.is_true(self.status["conditions"], conditions.READY),
+        )
+
+    # The end states every kind shares
+
+    def synced(self, message: str) -> None:
+        self.condition(conditions.SYNCED, conditions.TRUE, conditions.SYNCED_REASON, message)
+
+    def ready(self, message: str) -> None:
+        self.condition(conditions.READY, conditions.TRUE, conditions.SYNCED_REASON, message)
+
+    def not_ready(self, reason: str, message: str) -> None:
+        self.condition(conditions.READY, conditions.FALSE, reason, message)
+
+    def paused(self) -> Outcome:
+        message = (
+            f"Reconciling is paused by the annotation {PAUSED_ANNOTATION}; PagerDuty is neither "
+            "read nor written until it is removed."
+        )
+        self.not_ready(conditions.PAUSED, message)
+        self.condition(conditions.SYNCED, conditions.FALSE, conditions.PAUSED, message)
+        return self.outcome()
+
+    def invalid(self, error: InvalidSpec) -> Outcome:
+        message = str(error)
+        self.not_ready(conditions.INVALID_SPEC, message)
+        self.condition(conditions.SYNCED, conditions.FALSE, conditions.INVALID_SPEC, message)
+        return self.outcome()
+
+    def failed(self, failure: Failure) -> Outcome:
+        self.not_ready(failure.reason, failure.message)
+        self.condition(conditions.SYNCED, conditions.FALSE, failure.reason, failure.message)
+        return self.outcome(failure.requeue_after)
+
+    def nothing_written(self, reason: str, message: str) -> None:
+        """Ready=False and Synced=Unknown: the reconcile stopped before writing to PagerDuty."""
+        self.not_ready(reason, message)
+        self.condition(
+            conditions.SYNCED,
+            conditions.UNKNOWN,
+            reason,
+            f"Nothing was written to PagerDuty: {message[:1].lower()}{message[1:]}",
+        )
+
+
+def is_paused(meta: ObjectMeta) -> bool:
+    return str(meta.annotations.get(PAUSED_ANNOTATION, "")).strip().lower() == "true"
+
+
+def parse_spec(model: type[SpecModel], spec: Mapping[str, Any]) -> SpecModel:
+    """The validated spec, or InvalidSpec naming each bad field by its path."""
+    try:
+        return model.model_validate(dict(spec))
+    except ValidationError as error:
+        raise invalid_spec(error) from None
+
+
+def listed(items: list[str], limit: int = 10) -> str:
+    """ "a, b and c" — for one-sentence messages; long lists are cut with a count."""
+    shown = items[:limit]
+    rest = len(items) - len(shown)
+    if rest > 0:
+        return ", ".join(shown) + f" and {rest} more"
+    if len(shown) <= 1:
+        return "".join(shown)
+    return ", ".join(shown[:-1]) + " and " + shown[-1]

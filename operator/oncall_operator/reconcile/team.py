@@ -1,0 +1,208 @@
+"""OnCallTeam -> a PagerDuty team, its memberships and its out-of-hours page count.
+
+Unknown emails: the members who resolve are synced as usual, the rest are listed in
+status.members.unresolved with ReferencesResolved=False (UnknownEmails). Ready is then False with
+reason ReferencesUnresolved, because Ready means "PagerDuty matches the spec" and it does not for
+those people; Synced stays True since PagerDuty took every write. Rotations and escalation
+policies use a team once it exists in PagerDuty, so one unknown email does not stop them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from oncall_operator import conditions
+from oncall_operator.api import OnCallPolicy, OnCallTeamSpec
+from oncall_operator.pagerduty import PagerDutyClient
+from oncall_operator.pagerduty.errors import PagerDutyError
+from oncall_operator.reconcile.adoption import PagerDutyKind, delete_managed, locate
+from oncall_operator.reconcile.errors import AdoptionFailed, InvalidSpec, failure_of
+from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome
+from oncall_operator.reconcile.status import StatusDraft, is_paused, listed, parse_spec
+from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
+from oncall_operator.translate import load
+from oncall_operator.translate import team as translate_team
+from oncall_operator.translate.identity import ObjectIdentity
+
+KIND = "OnCallTeam"
+PAGES_WINDOW = dt.timedelta(days=30)
+
+
+def teams_of(client: PagerDutyClient) -> PagerDutyKind:
+    return PagerDutyKind(
+        label="team",
+        get=client.get_team,
+        find=client.find_teams,
+        delete=client.delete_team,
+    )
+
+
+def reconcile_team(
+    client: PagerDutyClient,
+    meta: ObjectMeta,
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any],
+    now: dt.datetime,
+) -> Outcome:
+    """Make PagerDuty's team and memberships match the spec; return the full new status."""
+    draft = StatusDraft(meta, status, now)
+    if is_paused(meta):
+        return draft.paused()
+    try:
+        parsed = parse_spec(OnCallTeamSpec, spec)
+    except InvalidSpec as error:
+        return draft.invalid(error)
+    doing = ["reading the PagerDuty team"]
+    try:
+        _sync(client, draft, parsed, doing)
+    except (PagerDutyError, AdoptionFailed) as error:
+        return draft.failed(failure_of(error, doing[-1], draft.old.get("conditions") or [], now))
+    return draft.outcome()
+
+
+def _sync(
+    client: PagerDutyClient, draft: StatusDraft, spec: OnCallTeamSpec, doing: list[str]
+) -> None:
+    meta = draft.meta
+    identity = ObjectIdentity(namespace=meta.namespace, kind=KIND, name=meta.name)
+    desired = translate_team.team_doc(identity, spec)
+    spec_id = spec.pagerduty.id if spec.pagerduty else None
+    existing = locate(teams_of(client), identity, desired["name"], spec_id, draft)
+    if existing is None:
+        doing.append("creating the PagerDuty team")
+        team = client.create_team(desired)
+        draft.event("Created", f"Created PagerDuty team {team['id']} ({desired['name']}).")
+    else:
+        team = existing
+        differences = translate_team.team_drift(existing, desired)
+        if differences:
+            doing.append("updating the PagerDuty team")
+            team = client.update_team(str(existing["id"]), desired)
+            draft.change_event(f"PagerDuty team {existing['id']}", differences)
+    draft.set_pagerduty(team)
+    team_id = str(team["id"])
+
+    doing.append("looking up the members' PagerDuty users")
+    resolved = resolve_emails(client, (m.email for m in spec.members))
+    doing.append("syncing the team's memberships")
+    membership = _sync_members(client, draft, spec, team_id, resolved)
+    draft.status["members"] = {
+        "total": len(spec.members),
+        "resolved": len(spec.members) - len(resolved.unknown),
+        "active": len(membership.roles),
+        "unresolved": list(resolved.unknown),
+        "expiringSoon": list(membership.expiring_soon),
+    }
+
+    doing.append("counting the team's out-of-hours pages")
+    pages = _out_of_hours_pages(client, team_id, spec.policy or OnCallPolicy(), draft.now)
+    draft.status["pages"] = {"outOfHoursLast30Days": pages}
+
+    _set_conditions(draft, spec, resolved, pages)
+
+
+def _sync_members(
+    client: PagerDutyClient,
+    draft: StatusDraft,
+    spec: OnCallTeamSpec,
+    team_id: str,
+    resolved: ResolvedEmails,
+) -> translate_team.DesiredMembership:
+    today = draft.now.date()
+    desired = translate_team.desired_membership(spec, resolved.user_ids, today)
+    members = client.list_team_members(team_id)
+    actual = {str(m["user"]["id"]): str(m["role"]) for m in members}
+    changes = translate_team.membership_changes(desired.roles, actual)
+    if changes.is_empty():
+        return desired
+    names = resolved.emails_by_user_id
+    for user_id in changes.remove:
+        if user_id not in names:  # added by hand in PagerDuty, or dropped from the spec
+            names[user_id] = str(client.get_user(user_id).get("email") or user_id)
+    for user_id, role in changes.add.items():
+        client.set_team_member(team_id, user_id, role)
+    for user_id, role in changes.change_role.items():
+        client.set_team_member(team_id, user_id, role)
+    for user_id in changes.remove:
+        client.remove_team_member(team_id, user_id)
+    said: list[str] = []
+    if changes.add:
+        said.append("added " + listed([names.get(u, u) for u in changes.add]))
+    if changes.change_role:
+        said.append(
+            "changed the role of "
+            + listed([f"{names.get(u, u)} to {r}" for u, r in changes.change_role.items()])
+        )
+    if changes.remove:
+        said.append("removed " + listed([names.get(u, u) for u in changes.remove]))
+    draft.event("MembershipChanged", f"PagerDuty team {team_id}: " + "; ".join(said) + ".")
+    return desired
+
+
+def _out_of_hours_pages(
+    client: PagerDutyClient, team_id: str, policy: OnCallPolicy, now: dt.datetime
+) -> int:
+    incidents = client.list_incidents(
+        team_ids=[team_id], since=now - PAGES_WINDOW, until=now, urgencies=["high"]
+    )
+    return load.out_of_hours_pages(incidents, policy.business_hours, policy.time_zone)
+
+
+def _set_conditions(
+    draft: StatusDraft, spec: OnCallTeamSpec, resolved: ResolvedEmails, pages: int
+) -> None:
+    draft.synced("PagerDuty accepted every change.")
+    if resolved.unknown:
+        unknown = f"No PagerDuty user has the email {listed(resolved.unknown)}."
+        draft.condition(
+            conditions.REFERENCES_RESOLVED, conditions.FALSE, conditions.UNKNOWN_EMAILS, unknown
+        )
+        draft.not_ready(
+            conditions.REFERENCES_UNRESOLVED,
+            f"{unknown[:-1]}; the other members are synced.",
+        )
+    else:
+        draft.condition(
+            conditions.REFERENCES_RESOLVED,
+            conditions.TRUE,
+            conditions.RESOLVED,
+            f"All {len(spec.members)} member emails resolved to PagerDuty users.",
+        )
+        draft.ready("The PagerDuty team and its memberships match the spec.")
+    limit = spec.policy.max_out_of_hours_pages_per_month if spec.policy else None
+    if spec.policy is None:
+        draft.condition(
+            conditions.SUSTAINABLE,
+            conditions.TRUE,
+            conditions.NO_POLICY,
+            "The team sets no policy.",
+        )
+    elif limit is not None and pages > limit:
+        draft.condition(
+            conditions.SUSTAINABLE,
+            conditions.FALSE,
+            conditions.POLICY_BREACHED,
+            f"{pages} out-of-hours high-urgency pages in the last 30 days, more than the "
+            f"policy's {limit}.",
+        )
+    else:
+        within = f" (at most {limit})" if limit is not None else ""
+        draft.condition(
+            conditions.SUSTAINABLE,
+            conditions.TRUE,
+            conditions.WITHIN_POLICY,
+            f"{pages} out-of-hours high-urgency pages in the last 30 days{within}.",
+        )
+
+
+def delete_team(
+    client: PagerDutyClient,
+    meta: ObjectMeta,
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any],
+) -> list[Event]:
+    """Delete the PagerDuty team (deletionPolicy Delete); PagerDuty refuses while it owns
+    schedules or escalation policies, which raises RetryLater."""
+    return delete_managed(teams_of(client), meta, spec, status)
