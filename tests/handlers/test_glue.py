@@ -10,6 +10,7 @@ import kopf
 import pytest
 
 from oncall_operator.handlers import glue
+from oncall_operator.reconcile.errors import RetryLater
 from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, RotationInfo, TeamInfo
 
 
@@ -272,3 +273,49 @@ async def test_timers_wait_for_the_status_they_wrote_to_come_back(
         echoed, kopf.Patch(), memo, _logger(), "OnCallTeam", run, trigger="drift"
     )
     assert len(run.calls) == 3
+
+
+async def test_delete_object_posts_its_events(posted: list[tuple[str, str, str]]) -> None:
+    def delete(meta: ObjectMeta, spec: dict[str, Any], status: dict[str, Any]) -> list[Event]:
+        assert (meta.name, status) == ("team", {"pagerduty": {"id": "P1"}})
+        return [Event("Normal", "Deleted", "Deleted the PagerDuty team P1")]
+
+    await glue.delete_object(body({"pagerduty": {"id": "P1"}}), kopf.Memo(), "OnCallTeam", delete)
+    assert posted == [("Normal", "Deleted", "Deleted the PagerDuty team P1")]
+
+
+async def test_delete_refused_for_now_is_retried_by_kopf(
+    posted: list[tuple[str, str, str]],
+) -> None:
+    def delete(meta: ObjectMeta, spec: dict[str, Any], status: dict[str, Any]) -> list[Event]:
+        raise RetryLater("PagerDuty refuses to delete the schedule while it is still in use.", 30.0)
+
+    with pytest.raises(kopf.TemporaryError) as raised:
+        await glue.delete_object(body({}), kopf.Memo(), "Rotation", delete)
+    assert raised.value.delay == 30.0
+    assert posted == [
+        (
+            "Warning",
+            "DeleteBlocked",
+            "PagerDuty refuses to delete the schedule while it is still in use.",
+        )
+    ]
+
+
+async def test_reconcile_object_counts_results_and_drift_corrections(
+    posted: list[tuple[str, str, str]],
+) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from oncall_operator.metrics import OperatorMetrics
+
+    metrics = OperatorMetrics(CollectorRegistry())
+    status = {"observedGeneration": 4, "conditions": [ready()]}
+    drifted = Event("Normal", "DriftCorrected", "Put the team's name back")
+    run = Recorder(Outcome(status=status, events=[drifted], requeue_after=None, ready=True))
+    await glue.reconcile_object(
+        body(status), kopf.Patch(), kopf.Memo(metrics=metrics), _logger(), "OnCallTeam", run
+    )
+    sample = metrics.registry.get_sample_value
+    assert sample("oncall_reconciles_total", {"kind": "OnCallTeam", "result": "ready"}) == 1
+    assert sample("oncall_drift_corrections_total", {"kind": "OnCallTeam"}) == 1

@@ -197,11 +197,14 @@ async def delete_object(
 ) -> None:
     """Honour deletionPolicy; a PagerDuty object still in use makes kopf retry later."""
     meta = object_meta(kind, body)
-    try:
-        events = await asyncio.to_thread(
-            delete, meta, dict(body.get("spec") or {}), dict(body.get("status") or {})
-        )
-    except RetryLater as error:
-        kopf.event(body, type="Warning", reason="DeleteBlocked", message=str(error))
-        raise kopf.TemporaryError(str(error), delay=error.delay) from None
+    # Never alongside a reconcile of the same object that may still be writing to PagerDuty.
+    lock: asyncio.Lock = memo.setdefault("reconcile_lock", asyncio.Lock())
+    async with lock:
+        try:
+            events = await asyncio.to_thread(
+                delete, meta, dict(body.get("spec") or {}), dict(body.get("status") or {})
+            )
+        except RetryLater as error:
+            kopf.event(body, type="Warning", reason="DeleteBlocked", message=str(error))
+            raise kopf.TemporaryError(str(error), delay=error.delay) from None
     post_events(body, events)
