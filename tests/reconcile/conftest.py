@@ -12,7 +12,9 @@ from oncall_operator.pagerduty import PagerDutyClient
 
 @pytest.fixture
 def client(emulator: EmulatorServer) -> Iterator[PagerDutyClient]:
-    pd = PagerDutyClient(token=emulator.token, api_url=emulator.base_url, ca_file=emulator.ca_file)
+    pd = PagerDutyClient(
+        token=emulator.token, api_url=emulator.base_url, ca_file=str(emulator.ca_file)
+    )
     try:
         yield pd
     finally:

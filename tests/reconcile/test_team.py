@@ -293,15 +293,26 @@ def test_rate_limit_sets_the_condition_and_requeues(
 ) -> None:
     first = create(client)
     team_id = first.status["pagerduty"]["id"]
-    emulator.script_response(
-        "GET", f"/teams/{team_id}", 429, headers={"ratelimit-reset": "7"}, times=10
+    emulator.script_response("GET", f"/teams/{team_id}", 429, headers={"ratelimit-reset": "7"})
+    # The client's own bounded retries would wait out the reset; here it gives up at once.
+    impatient = PagerDutyClient(
+        emulator.token, api_url=emulator.base_url, ca_file=str(emulator.ca_file), max_retries=0
     )
-    outcome = reconcile_team(client, META, SPEC, first.status, NOW)
+    try:
+        outcome = reconcile_team(impatient, META, SPEC, first.status, NOW)
+    finally:
+        impatient.close()
     assert reasons(outcome)["Synced"] == ("False", "RateLimited")
     assert reasons(outcome)["Ready"] == ("False", "RateLimited")
+    assert condition(outcome, "Synced")["message"] == (
+        "PagerDuty's rate limit was reached while reading the PagerDuty team; trying again in 7s."
+    )
     assert outcome.requeue_after == 7
     assert outcome.status["pagerduty"] == first.status["pagerduty"]
     assert emulator.token not in str(outcome.status)
+    recovered = reconcile_team(client, META, SPEC, outcome.status, NOW)
+    assert recovered.ready
+    assert recovered.requeue_after is None
 
 
 @pytest.mark.parametrize("policy", ["Delete", None])
@@ -361,3 +372,17 @@ def test_team_owning_a_schedule_is_deleted_later(client: PagerDutyClient) -> Non
         delete_team(client, META, SPEC, first.status)
     assert retry.value.delay > 0
     assert team_id in str(retry.value)
+
+
+def test_refused_token_is_unauthorized_and_never_shown(emulator: EmulatorServer) -> None:
+    wrong = PagerDutyClient(
+        "wrong-secret-token", api_url=emulator.base_url, ca_file=str(emulator.ca_file)
+    )
+    try:
+        outcome = reconcile_team(wrong, META, SPEC, {}, NOW)
+    finally:
+        wrong.close()
+    assert reasons(outcome)["Ready"] == ("False", "Unauthorized")
+    assert reasons(outcome)["Synced"] == ("False", "Unauthorized")
+    assert outcome.requeue_after is None
+    assert "wrong-secret-token" not in str(outcome)
