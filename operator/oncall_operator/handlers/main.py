@@ -36,6 +36,6 @@ def main(args: argparse.Namespace) -> int:
         clusterwide=not namespaces,
         namespaces=namespaces,
         liveness_endpoint=f"http://{args.listen_address}:{settings.liveness_port}/healthz",
-        memo=kopf.Memo(listen_address=args.listen_address),
+        memo=kopf.Memo(listen_address=args.listen_address, watch_namespaces=namespaces),
     )
     return 0

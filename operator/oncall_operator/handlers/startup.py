@@ -33,7 +33,7 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
     settings.networking.request_timeout = 60
     # Watching given namespaces needs no cluster-wide reads: without this, kopf retries listing
     # namespaces and CRDs (Forbidden under a namespaced Role) for a minute before it serves.
-    settings.scanning.disabled = bool(SETTINGS.watch_namespaces)
+    settings.scanning.disabled = bool(SETTINGS.watch_namespaces or memo.get("watch_namespaces"))
 
     # Whatever fails here fails the same way on a retry (and the metrics cannot be registered
     # twice), so it is permanent: the operator exits saying why instead of retrying forever.
