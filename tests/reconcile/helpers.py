@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from pydantic import BaseModel
+
 from oncall_operator.emulator import EmulatorServer
 from oncall_operator.reconcile.model import ObjectMeta, Outcome
 
@@ -48,3 +50,8 @@ def reasons(outcome: Outcome) -> dict[str, tuple[str, str]]:
 
 def event_reasons(outcome: Outcome) -> list[str]:
     return [e.reason for e in outcome.events]
+
+
+def assert_fits_the_crd(outcome: Outcome, model: type[BaseModel]) -> None:
+    """The status uses only fields the API declares (the API server would prune the rest)."""
+    model.model_validate(outcome.status)

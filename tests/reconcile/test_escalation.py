@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from oncall_operator.api import EscalationPolicyStatus
 from oncall_operator.emulator import EmulatorServer
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import NotFound
@@ -17,7 +18,15 @@ from oncall_operator.reconcile.escalation import (
 from oncall_operator.reconcile.model import Outcome, References, RotationInfo, TeamInfo
 from oncall_operator.reconcile.rotation import delete_rotation, reconcile_rotation
 from oncall_operator.reconcile.team import reconcile_team
-from tests.reconcile.helpers import NOW, condition, event_reasons, meta, reasons, writes
+from tests.reconcile.helpers import (
+    NOW,
+    assert_fits_the_crd,
+    condition,
+    event_reasons,
+    meta,
+    reasons,
+    writes,
+)
 
 TEAM_SPEC: dict[str, Any] = {"members": [{"email": "ana@example.com"}, {"email": "bo@example.com"}]}
 ROTATION_SPEC: dict[str, Any] = {
@@ -62,6 +71,7 @@ def create(client: PagerDutyClient) -> tuple[References, Outcome]:
     refs, _ = with_rotation(client, team_only(client))
     outcome = reconcile_escalation_policy(client, META, SPEC, {}, refs, NOW)
     assert outcome.ready, outcome.status
+    assert_fits_the_crd(outcome, EscalationPolicyStatus)
     return refs, outcome
 
 

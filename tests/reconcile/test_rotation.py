@@ -8,13 +8,22 @@ from typing import Any
 
 import pytest
 
+from oncall_operator.api import RotationStatus
 from oncall_operator.emulator import EmulatorServer
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import NotFound
 from oncall_operator.reconcile.model import Outcome, References, TeamInfo
 from oncall_operator.reconcile.rotation import delete_rotation, reconcile_rotation
 from oncall_operator.reconcile.team import reconcile_team
-from tests.reconcile.helpers import NOW, condition, event_reasons, meta, reasons, writes
+from tests.reconcile.helpers import (
+    NOW,
+    assert_fits_the_crd,
+    condition,
+    event_reasons,
+    meta,
+    reasons,
+    writes,
+)
 
 TEAM_SPEC: dict[str, Any] = {
     "members": [
@@ -55,6 +64,7 @@ def team_refs(client: PagerDutyClient, team_spec: dict[str, Any] = TEAM_SPEC) ->
 def create(client: PagerDutyClient, refs: References, spec: dict[str, Any] = SPEC) -> Outcome:
     outcome = reconcile_rotation(client, META, spec, {}, refs, NOW)
     assert outcome.ready, outcome.status
+    assert_fits_the_crd(outcome, RotationStatus)
     return outcome
 
 
@@ -354,3 +364,20 @@ def test_delete_and_orphan(client: PagerDutyClient, emulator: EmulatorServer) ->
     assert [e.reason for e in deleted] == ["Deleted"]
     with pytest.raises(NotFound):
         client.get_schedule(schedule_id)
+
+
+def test_out_of_hours_with_no_hours_outside_business_is_an_invalid_spec(
+    client: PagerDutyClient, emulator: EmulatorServer
+) -> None:
+    spec = with_layer(coverage="OutOfHours", participants={"emails": ["ana@example.com"]})
+    spec.pop("teamRef")
+    spec["businessHours"] = {
+        "days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
+        "start": "00:00",
+        "end": "24:00",
+    }
+    outcome = reconcile_rotation(client, META, spec, {}, References(), NOW)
+    assert writes(emulator) == []
+    ready = condition(outcome, "Ready")
+    assert ready["reason"] == "InvalidSpec"
+    assert "spec.businessHours covers the whole week" in ready["message"]

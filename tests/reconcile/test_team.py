@@ -7,13 +7,22 @@ from typing import Any
 
 import pytest
 
+from oncall_operator.api import OnCallTeamStatus
 from oncall_operator.emulator import EmulatorServer
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import NotFound
 from oncall_operator.reconcile.errors import RetryLater
 from oncall_operator.reconcile.model import Outcome
 from oncall_operator.reconcile.team import delete_team, reconcile_team
-from tests.reconcile.helpers import NOW, condition, event_reasons, meta, reasons, writes
+from tests.reconcile.helpers import (
+    NOW,
+    assert_fits_the_crd,
+    condition,
+    event_reasons,
+    meta,
+    reasons,
+    writes,
+)
 
 SPEC: dict[str, Any] = {
     "displayName": "Out of hours",
@@ -39,6 +48,7 @@ def members_by_email(client: PagerDutyClient, team_id: str) -> dict[str, str]:
 def create(client: PagerDutyClient, spec: dict[str, Any] = SPEC) -> Outcome:
     outcome = reconcile_team(client, META, spec, {}, NOW)
     assert outcome.ready, outcome.status
+    assert_fits_the_crd(outcome, OnCallTeamStatus)
     return outcome
 
 

@@ -91,6 +91,8 @@ def reconcile_rotation(
     doing = ["looking up the participants' PagerDuty users"]
     try:
         _sync(client, draft, parsed, team, doing)
+    except InvalidSpec as error:
+        return draft.invalid(error)
     except (PagerDutyError, AdoptionFailed) as error:
         return draft.failed(failure_of(error, doing[-1], draft.old.get("conditions") or [], now))
     return draft.outcome()
@@ -148,9 +150,12 @@ def _sync(
     spec_id = spec.pagerduty.id if spec.pagerduty else None
     doing.append("reading the PagerDuty schedule")
     existing = locate(schedules_of(client), identity, name, spec_id, draft)
-    desired = translate_rotation.schedule_doc(
-        identity, spec, layer_user_ids, existing, now, team.pagerduty_id
-    )
+    try:
+        desired = translate_rotation.schedule_doc(
+            identity, spec, layer_user_ids, existing, now, team.pagerduty_id
+        )
+    except ValueError as error:  # a spec the schema allows but PagerDuty cannot express
+        raise InvalidSpec([str(error)]) from None
     if existing is None:
         doing.append("creating the PagerDuty schedule")
         schedule = client.create_schedule(desired)
