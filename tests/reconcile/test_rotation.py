@@ -381,3 +381,12 @@ def test_out_of_hours_with_no_hours_outside_business_is_an_invalid_spec(
     ready = condition(outcome, "Ready")
     assert ready["reason"] == "InvalidSpec"
     assert "spec.businessHours covers the whole week" in ready["message"]
+
+
+def test_team_with_an_unknown_email_still_feeds_the_rotation(client: PagerDutyClient) -> None:
+    team_spec = {"members": [*TEAM_SPEC["members"], {"email": "zed@example.com"}]}
+    refs = team_refs(client, team_spec)
+    assert not refs.teams["out-of-hours"].ready  # the team says ReferencesUnresolved
+    outcome = reconcile_rotation(client, META, SPEC, {}, refs, NOW)
+    assert outcome.ready
+    assert outcome.status["onCall"]["now"] == "ana@example.com"

@@ -110,7 +110,7 @@ def _sync_members(
     team_id: str,
     resolved: ResolvedEmails,
 ) -> translate_team.DesiredMembership:
-    today = draft.now.date()
+    today = draft.now.astimezone(dt.UTC).date()
     desired = translate_team.desired_membership(spec, resolved.user_ids, today)
     members = client.list_team_members(team_id)
     actual = {str(m["user"]["id"]): str(m["role"]) for m in members}
