@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+import yaml
 
 from oncall_operator.emulator import cli as emulator_cli
 from tests.ship.manifests import DEPLOY, REPO, Manifest, find_kubectl, kustomize, only
@@ -178,3 +179,16 @@ def test_emulator_command_line_is_one_the_emulator_accepts(rendered: list[Manife
     assert args.host == "0.0.0.0"
     assert not [a for a in emulator["args"] if a.startswith("--token")], "token via environment"
     assert env_value(emulator, emulator_cli.TOKEN_ENVIRONMENT)["secretKeyRef"]
+
+
+def test_script_waits_in_every_namespace_the_examples_create() -> None:
+    loop = re.search(r"^for ns in ([\w -]+); do$", script_text(), flags=re.MULTILINE)
+    example_namespaces = {
+        doc["metadata"]["name"]
+        for path in (REPO / "examples").glob("*/00-namespace.yaml")
+        for doc in yaml.safe_load_all(path.read_text())
+        if doc and doc["kind"] == "Namespace"
+    }
+
+    assert loop is not None
+    assert set(loop.group(1).split()) == example_namespaces
