@@ -6,8 +6,10 @@ Ready: a team with one unknown email is Ready=False, yet its PagerDuty team work
 
 Participants: a layer whose participants resolve to no PagerDuty user is never sent (PagerDuty
 refuses `users: []`); the whole schedule is then left as it is with Ready=False NoParticipants.
-Unknown emails in a layer that still has other users: the others are used, and Ready=False with
-reason ReferencesUnresolved says so (the same rule as OnCallTeam).
+Unknown emails listed in `participants.emails` of a layer that still has other users: the others
+are used, and Ready=False with reason ReferencesUnresolved says so (the same rule as OnCallTeam).
+Team members without a PagerDuty user are left out of fromTeam layers silently: the OnCallTeam
+already reports them, and the rotation does what its spec asks with the team PagerDuty has.
 
 onCall, nextHandoff and load are read over 28 days from the latest handoff of any layer, not from
 `now`, so they change only when the rotation moves on and a no-op reconcile writes nothing.
@@ -134,7 +136,10 @@ def _sync(
         name: [resolved.user_ids[e.lower()] for e in emails if e.lower() in resolved.user_ids]
         for name, emails in participants.items()
     }
-    _set_references(draft, spec, resolved)
+    # A team member without a PagerDuty user is the team's to report; the rotation reports its own.
+    explicit = {e.lower() for layer in spec.layers for e in layer.participants.emails or []}
+    unknown = [e for e in resolved.unknown if e.lower() in explicit]
+    _set_references(draft, spec, unknown)
     empty = [name for name, ids in layer_user_ids.items() if not ids]
     if empty:
         draft.nothing_written(
@@ -190,10 +195,10 @@ def _sync(
     draft.status["nextHandoff"] = conditions.rfc3339(next_handoff(spec, now))
 
     draft.synced("PagerDuty accepted every change.")
-    if resolved.unknown:
+    if unknown:
         draft.not_ready(
             conditions.REFERENCES_UNRESOLVED,
-            f"No PagerDuty user has the email {listed(resolved.unknown)}; the schedule uses "
+            f"No PagerDuty user has the email {listed(unknown)}; the schedule uses "
             "the other participants.",
         )
     else:
@@ -215,13 +220,13 @@ def _emails_of_everyone_on_call(
     return emails
 
 
-def _set_references(draft: StatusDraft, spec: RotationSpec, resolved: ResolvedEmails) -> None:
-    if resolved.unknown:
+def _set_references(draft: StatusDraft, spec: RotationSpec, unknown: list[str]) -> None:
+    if unknown:
         draft.condition(
             conditions.REFERENCES_RESOLVED,
             conditions.FALSE,
             conditions.UNKNOWN_EMAILS,
-            f"No PagerDuty user has the email {listed(resolved.unknown)}.",
+            f"No PagerDuty user has the email {listed(unknown)}.",
         )
         return
     team = f"OnCallTeam {spec.team_ref.name} and " if spec.team_ref else ""
