@@ -5,11 +5,11 @@
 --   Progressing the operator has not observed the current generation yet, or Ready is waiting
 --               (WaitingForReferences, Reconciling, RateLimited, Deleting, or a reason we do not know)
 --   Degraded    a real error: Synced=False (unless it only waits, e.g. RateLimited), or Ready=False
---               for InvalidSpec/PagerDutyError/Unauthorized
+--               for InvalidSpec/PagerDutyError/Unauthorized/NoParticipants
 --   Healthy     Ready=True for the current generation
 local hs = {}
 
-local degraded_reasons = {InvalidSpec = true, PagerDutyError = true, Unauthorized = true}
+local degraded_reasons = {InvalidSpec = true, PagerDutyError = true, Unauthorized = true, NoParticipants = true}
 -- The operator retries these by itself; Synced=False with one of them is no error to act on.
 local waiting_reasons = {WaitingForReferences = true, Reconciling = true, RateLimited = true, Deleting = true}
 

@@ -50,7 +50,8 @@ CASES: list[tuple[str, Callable[[StatusDraft], Any], dict[str, str], str]] = [
     ("rate-limited", failed(conditions.RATE_LIMITED), {}, "Progressing"),
     ("waiting-for-references", waiting(conditions.WAITING_FOR_REFERENCES), {}, "Progressing"),
     ("references-unresolved", waiting(conditions.REFERENCES_UNRESOLVED), {}, "Progressing"),
-    ("no-participants", waiting(conditions.NO_PARTICIPANTS), {}, "Progressing"),
+    # nobody to put on call needs a person to act (add members, fix terms): a real error
+    ("no-participants", waiting(conditions.NO_PARTICIPANTS), {}, "Degraded"),
 ]
 
 
