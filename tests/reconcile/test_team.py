@@ -396,3 +396,23 @@ def test_refused_token_is_unauthorized_and_never_shown(emulator: EmulatorServer)
     assert reasons(outcome)["Synced"] == ("False", "Unauthorized")
     assert outcome.requeue_after is None
     assert "wrong-secret-token" not in str(outcome)
+
+
+def test_paused_deletion_leaves_pagerduty_alone(
+    client: PagerDutyClient, emulator: EmulatorServer
+) -> None:
+    first = create(client)
+    emulator.clear_requests()
+    paused = meta("OnCallTeam", "out-of-hours", annotations={"oncall.dev/paused": "true"})
+    events = delete_team(client, paused, SPEC, first.status)
+    assert [(e.reason, e.message) for e in events] == [
+        (
+            "Orphaned",
+            f"Left PagerDuty team {first.status['pagerduty']['id']} in place (the object is paused).",
+        )
+    ]
+    assert emulator.requests() == []
+
+
+def test_deleting_what_was_never_made_is_a_no_op(client: PagerDutyClient) -> None:
+    assert delete_team(client, META, SPEC, {}) == []
