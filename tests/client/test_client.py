@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
+import threading
 
 import pytest
 
@@ -25,15 +27,20 @@ NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 
 
 class Recorder:
-    """Hooks and sleep that remember what they were told instead of waiting."""
+    """Hooks, clock and sleep: sleeping moves the clock on at once and is remembered."""
 
     def __init__(self) -> None:
+        self.now = 1000.0
         self.sleeps: list[float] = []
         self.requests: list[tuple[str, int | None]] = []
         self.rate_limit_waits: list[float] = []
 
+    def clock(self) -> float:
+        return self.now
+
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
+        self.now += seconds
 
     def request_done(self, method: str, status: int | None, seconds: float) -> None:
         self.requests.append((method, status))
@@ -54,6 +61,7 @@ def client(emulator: EmulatorServer, recorder: Recorder) -> PagerDutyClient:
         api_url=emulator.base_url,
         ca_file=str(emulator.ca_file),
         hooks=recorder,
+        clock=recorder.clock,
         sleep=recorder.sleep,
     )
 
@@ -250,9 +258,48 @@ def test_rate_limit_waits_for_the_reset_then_succeeds(
         times=2,
     )
     assert client.find_teams("x") == []
-    assert recorder.sleeps == [7.0, 7.0]
-    assert recorder.rate_limit_waits == [7.0, 7.0]
+    # the second wait is one slot longer: the retry in between used the bucket's last token
+    assert recorder.sleeps == pytest.approx([7.0, 7.0 + 60 / 885])
+    assert recorder.rate_limit_waits == recorder.sleeps
     assert [s for _, s in recorder.requests] == [429, 429, 200]
+
+
+def test_a_429_holds_every_later_call_of_the_client_until_the_reset(
+    emulator: EmulatorServer, recorder: Recorder
+) -> None:
+    client = PagerDutyClient(
+        emulator.token,
+        api_url=emulator.base_url,
+        ca_file=str(emulator.ca_file),
+        max_retries=0,
+        hooks=recorder,
+        clock=recorder.clock,
+        sleep=recorder.sleep,
+    )
+    emulator.script_response("GET", "/teams", 429, None, {"ratelimit-reset": "12"})
+    with pytest.raises(RateLimited) as caught:
+        client.find_teams("x")
+    assert caught.value.reset_seconds == 12.0
+    assert recorder.sleeps == []  # no retry allowed: the caller decides when to come back
+    assert client.find_schedules("y") == []
+    assert recorder.sleeps == pytest.approx([12.0])
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [({"ratelimit-reset": "2.5"}, 2.5), ({"ratelimit-reset": "soon"}, 1.0)],
+)
+def test_reset_delay_comes_from_the_header_or_defaults_to_a_second(
+    client: PagerDutyClient,
+    emulator: EmulatorServer,
+    recorder: Recorder,
+    header: dict[str, str],
+    expected: float,
+) -> None:
+    emulator.script_response("GET", "/teams", 429, None, header, times=4)
+    with pytest.raises(RateLimited) as caught:
+        client.find_teams("x")
+    assert caught.value.reset_seconds == expected
 
 
 def test_rate_limit_retries_are_bounded(
@@ -263,7 +310,7 @@ def test_rate_limit_retries_are_bounded(
         client.find_teams("x")
     assert caught.value.reset_seconds == 60.0  # capped, so no call waits for minutes
     assert len(recorder.requests) == 4  # one try and three retries
-    assert max(recorder.sleeps) == 60.0
+    assert len(recorder.sleeps) == 3 and max(recorder.sleeps) < 61.0
 
 
 def test_server_errors_are_retried_then_unavailable(
@@ -366,15 +413,54 @@ class FakeClock:
 
 def test_rate_limiter_allows_a_burst_then_spaces_requests() -> None:
     clock = FakeClock()
-    limiter = RateLimiter(60, burst=2, clock=clock, sleep=clock.sleep)
+    limiter = RateLimiter(62, burst=2, clock=clock, sleep=clock.sleep)  # refills 1 a second
     waits = [limiter.acquire() for _ in range(4)]
     assert waits == [0.0, 0.0, 1.0, 1.0]
-    assert clock.now == 2.0  # 60/minute: one a second once the burst is spent
+    assert clock.now == 2.0
 
 
-def test_rate_limiter_never_exceeds_its_rate_over_a_minute() -> None:
+@pytest.mark.parametrize(("per_minute", "burst"), [(900, None), (960, None), (120, 30), (2, 1)])
+def test_rate_limiter_never_starts_more_than_its_rate_in_any_minute(
+    per_minute: int, burst: int | None
+) -> None:
     clock = FakeClock()
-    limiter = RateLimiter(900, clock=clock, sleep=clock.sleep)
-    for _ in range(1000):
+    limiter = RateLimiter(per_minute, burst=burst, clock=clock, sleep=clock.sleep)
+    starts = []
+    for _ in range(3 * per_minute):
         limiter.acquire()
-    assert clock.now >= (1000 - limiter.capacity) / 15.0 - 1e-9
+        starts.append(clock.now)
+    busiest = max(bisect.bisect_right(starts, t + 60.0 + 1e-9) - i for i, t in enumerate(starts))
+    assert busiest <= per_minute
+    assert busiest >= per_minute - 1  # and it is not needlessly slow
+
+
+def test_rate_limiter_gives_concurrent_callers_distinct_slots() -> None:
+    limiter = RateLimiter(62, burst=2, clock=lambda: 0.0, sleep=lambda _: None)
+    waits: list[float] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        waited = limiter.acquire()
+        with lock:
+            waits.append(waited)
+
+    threads = [threading.Thread(target=take) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(waits) == [0.0, 0.0, *[float(n) for n in range(1, 39)]]
+
+
+def test_rate_limiter_hold_delays_the_next_caller_by_the_reset() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(62, burst=2, clock=clock, sleep=clock.sleep)
+    limiter.hold(5.0)
+    assert limiter.acquire() == 5.0
+    assert limiter.acquire() == 1.0  # the bucket is empty after a hold: no burst at the reset
+
+
+@pytest.mark.parametrize(("per_minute", "burst"), [(1, None), (60, 60), (60, 0)])
+def test_rate_limiter_refuses_settings_it_cannot_honour(per_minute: int, burst: int | None) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        RateLimiter(per_minute, burst=burst)

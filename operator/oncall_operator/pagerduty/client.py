@@ -65,31 +65,43 @@ class PagerDutyClient:
         max_retries: int = 3,
         timeout_seconds: float = 30.0,
         hooks: ClientHooks | None = None,
+        clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`clock` and `sleep` are injectable so tests can see waits without waiting."""
         if not token:
             raise ValueError("a PagerDuty API token is required")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
+        if timeout_seconds <= 0:
+            raise ValueError(f"timeout_seconds must be positive, not {timeout_seconds}")
         self.api_url = api_url.rstrip("/")
         self.max_retries = max_retries
         self.user_cache_ttl_seconds = user_cache_ttl_seconds
         self._hooks = hooks
+        self._clock = clock
         self._sleep = sleep
-        self._limiter = RateLimiter(requests_per_minute, sleep=sleep)
+        self._limiter = RateLimiter(requests_per_minute, clock=clock, sleep=sleep)
         verify: ssl.SSLContext | bool = True
         if ca_file:
-            verify = ssl.create_default_context()
-            verify.load_verify_locations(cafile=ca_file)  # trusted in addition to the system CAs
+            verify = ssl.create_default_context()  # the system CAs, and the extra one below
+            try:
+                verify.load_verify_locations(cafile=ca_file)
+            except (OSError, ssl.SSLError) as error:
+                raise ValueError(f"CA file {ca_file!r} cannot be loaded: {error}") from None
         try:
             self._api = pagerduty.RestApiV2Client(token, base_url=self.api_url, verify=verify)
         except pagerduty.UrlError as error:
             raise ValueError(f"PagerDuty API URL {self.api_url!r} is not usable: {error}") from None
-        self._api.timeout = max(1, round(timeout_seconds))
-        # We retry ourselves (bounded, honouring ratelimit-reset): make the library return every
-        # error response at once instead of sleeping and retrying 429 without limit.
+        # Passed straight to httpx2, which takes float seconds; the library annotates it int.
+        self._api.timeout = timeout_seconds  # type: ignore[assignment]
+        # We retry ourselves (bounded, honouring ratelimit-reset). retry {429: 1} with
+        # max_http_attempts -1 makes the library hand back the first 429 instead of sleeping
+        # and retrying it without limit; max_network_attempts 0 raises the first network error.
         self._api.retry = {429: 1}
         self._api.max_http_attempts = -1
         self._api.max_network_attempts = 0
-        # The library's own log lines can carry the token's last characters: keep them out.
+        # With its retries off, the library's only log lines are false "exceeded attempts" errors.
         logging.getLogger("pagerduty").setLevel(logging.CRITICAL)
         self._users: dict[str, tuple[float, JSON | None]] = {}
         self._users_lock = threading.Lock()
@@ -105,9 +117,10 @@ class PagerDutyClient:
                 "(in Kubernetes, from a Secret through the environment)"
             )
         rate = environ.get("PAGERDUTY_RATE_LIMIT", "").strip()
-        if rate and not rate.isdigit():
+        if rate and not (rate.isdigit() and int(rate) >= 2):
             raise ValueError(
-                f"PAGERDUTY_RATE_LIMIT={rate!r} is not a whole number of requests per minute"
+                f"PAGERDUTY_RATE_LIMIT={rate!r} is not a whole number of requests per minute "
+                "(at least 2; PagerDuty allows 960)"
             )
         return cls(
             token,
@@ -127,7 +140,7 @@ class PagerDutyClient:
     def find_user_by_email(self, email: str) -> JSON | None:
         """The user whose email matches exactly, ignoring case; cached (misses for less time)."""
         key = email.strip().lower()
-        now = time.monotonic()
+        now = self._clock()
         with self._users_lock:
             cached = self._users.get(key)
         if cached is not None and cached[0] > now:
@@ -271,7 +284,12 @@ class PagerDutyClient:
                 raise PagerDutyError(f"answer has no {key!r} list", method="GET", path=path)
             items.extend(found)
             offset += len(found)
-            if not page.get("more") or not found or offset + PAGE_LIMIT > OFFSET_CAP:
+            if not page.get("more") or not found:
+                return items
+            if offset + PAGE_LIMIT > OFFSET_CAP:
+                log.warning(
+                    "GET %s: PagerDuty lists stop at %d items; the rest is unread", path, offset
+                )
                 return items
 
     def _request(
@@ -303,11 +321,14 @@ class PagerDutyClient:
             if response is not None and response.is_success:
                 return _decode(response) if response.status_code != 204 else {}
             retry_in = self._retry_delay(response, attempt)
+            rate_limited = response is not None and response.status_code == 429
+            if rate_limited and retry_in is not None:
+                # The limit is the account's: every thread of this client waits, via the limiter.
+                self._limiter.hold(retry_in)
             if retry_in is not None and attempt < self.max_retries:
                 attempt += 1
-                if response is not None and response.status_code == 429 and self._hooks:
-                    self._hooks.rate_limit_waited(retry_in)
-                self._sleep(retry_in)
+                if not rate_limited:
+                    self._sleep(retry_in)
                 continue
             if response is None:
                 raise Unavailable(
