@@ -296,6 +296,10 @@ def test_invalid_spec_names_the_field_and_touches_nothing(
     ready = condition(outcome, "Ready")
     assert ready["reason"] == "InvalidSpec"
     assert "spec.members[0].role: Input should be" in ready["message"]
+    assert [(e.type, e.reason) for e in outcome.events] == [("Warning", "InvalidSpec")]
+    again = reconcile_team(client, META, spec, outcome.status, NOW)
+    assert again.events == []  # the same error is not announced on every retry
+    assert again.status == outcome.status
 
 
 def test_rate_limit_sets_the_condition_and_requeues(
@@ -318,6 +322,7 @@ def test_rate_limit_sets_the_condition_and_requeues(
         "PagerDuty's rate limit was reached while reading the PagerDuty team; trying again in 7s."
     )
     assert outcome.requeue_after == 7
+    assert [(e.type, e.reason) for e in outcome.events] == [("Warning", "Failed")]
     assert outcome.status["pagerduty"] == first.status["pagerduty"]
     assert emulator.token not in str(outcome.status)
     recovered = reconcile_team(client, META, SPEC, outcome.status, NOW)

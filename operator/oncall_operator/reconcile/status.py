@@ -107,14 +107,28 @@ class StatusDraft:
 
     def invalid(self, error: InvalidSpec) -> Outcome:
         message = str(error)
+        self._warn_when_new(conditions.INVALID_SPEC, message)
         self.not_ready(conditions.INVALID_SPEC, message)
         self.condition(conditions.SYNCED, conditions.FALSE, conditions.INVALID_SPEC, message)
         return self.outcome()
 
     def failed(self, failure: Failure) -> Outcome:
+        self._warn_when_new("Failed", failure.message, failure.reason)
         self.not_ready(failure.reason, failure.message)
         self.condition(conditions.SYNCED, conditions.FALSE, failure.reason, failure.message)
         return self.outcome(failure.requeue_after)
+
+    def _warn_when_new(
+        self, event_reason: str, message: str, ready_reason: str | None = None
+    ) -> None:
+        """A Warning Event the first time an error shows, not on every retry of the same one."""
+        ready = conditions.find_condition(self.old.get("conditions") or [], conditions.READY)
+        shown = ready is not None and (ready.get("reason"), ready.get("message")) == (
+            ready_reason or event_reason,
+            message,
+        )
+        if not shown:
+            self.event(event_reason, message, "Warning")
 
     def nothing_written(self, reason: str, message: str) -> None:
         """Ready=False and Synced=Unknown: the reconcile stopped before writing to PagerDuty."""
