@@ -5,7 +5,10 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import logging
+import pathlib
 import threading
+import traceback
+from collections.abc import Iterator
 
 import pytest
 
@@ -55,8 +58,8 @@ def recorder() -> Recorder:
 
 
 @pytest.fixture
-def client(emulator: EmulatorServer, recorder: Recorder) -> PagerDutyClient:
-    return PagerDutyClient(
+def client(emulator: EmulatorServer, recorder: Recorder) -> Iterator[PagerDutyClient]:
+    pd = PagerDutyClient(
         emulator.token,
         api_url=emulator.base_url,
         ca_file=str(emulator.ca_file),
@@ -64,6 +67,8 @@ def client(emulator: EmulatorServer, recorder: Recorder) -> PagerDutyClient:
         clock=recorder.clock,
         sleep=recorder.sleep,
     )
+    yield pd
+    pd.close()
 
 
 def schedule_body(user_id: str, name: str = "Weekly") -> dict[str, object]:
@@ -366,6 +371,8 @@ def test_the_token_never_shows(
         str(caught.value),
         repr(caught.value),
         str(caught_again.value),
+        "".join(traceback.format_exception(caught.value)),  # chained causes included
+        "".join(traceback.format_exception(caught_again.value)),
     ]
     shown += [r.getMessage() for r in caplog.records]
     for text in shown:
@@ -464,3 +471,121 @@ def test_rate_limiter_hold_delays_the_next_caller_by_the_reset() -> None:
 def test_rate_limiter_refuses_settings_it_cannot_honour(per_minute: int, burst: int | None) -> None:
     with pytest.raises(ValueError, match="must be"):
         RateLimiter(per_minute, burst=burst)
+
+
+def test_cached_users_expire_after_the_ttl_and_misses_sooner(
+    client: PagerDutyClient, emulator: EmulatorServer, recorder: Recorder
+) -> None:
+    def lookups() -> int:
+        return len([r for r in emulator.requests() if r["path"].startswith("/users?")])
+
+    assert client.find_user_by_email("ana@example.com") is not None
+    assert client.find_user_by_email("zed@example.com") is None
+    recorder.now += 29.0
+    client.find_user_by_email("ana@example.com")
+    client.find_user_by_email("zed@example.com")
+    assert lookups() == 2
+    recorder.now += 2.0  # a miss is kept 30 s: a new person may be invited any time
+    assert client.find_user_by_email("zed@example.com") is None
+    client.find_user_by_email("ana@example.com")
+    assert lookups() == 3
+    recorder.now += 270.0  # a hit is kept user_cache_ttl_seconds (300)
+    assert client.find_user_by_email("ANA@example.com") is not None
+    assert lookups() == 4
+
+
+def test_a_team_that_owns_a_policy_is_in_use(client: PagerDutyClient) -> None:
+    team = client.create_team({"type": "team", "name": "Owners"})
+    ana = client.find_user_by_email("ana@example.com")
+    assert ana
+    schedule = client.create_schedule(schedule_body(ana["id"]))
+    policy = client.create_escalation_policy(
+        {**policy_body(schedule["id"]), "teams": [{"id": team["id"], "type": "team_reference"}]}
+    )
+    with pytest.raises(InUse, match="can't be deleted") as caught:
+        client.delete_team(team["id"])
+    assert caught.value.status == 400 and caught.value.method == "DELETE"
+    client.delete_escalation_policy(policy["id"])
+    client.delete_team(team["id"])
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error_type", "shown"),
+    [
+        (400, {"error": {"message": "Invalid Input Provided", "errors": ["Name is taken"]}},
+         Invalid, "Invalid Input Provided: Name is taken"),
+        (400, {"error": {"message": "Escalation policy is in use by one or more services"}},
+         InUse, "in use by one or more services"),
+        (402, {"error": {"message": "Payment Required"}}, Invalid, "Payment Required"),
+        (404, {"error": {"code": 2100, "message": "Not Found"}}, NotFound, "Not Found"),
+        (401, {"error": {"message": "Unauthorized"}}, Unauthorized, "401"),
+        (403, {"error": {"message": "Access Denied"}}, Forbidden, "Access Denied"),
+        (502, None, Unavailable, "502"),
+        (429, {"error": {"message": "Rate Limit Exceeded"}}, RateLimited, "rate limited"),
+    ],
+)  # fmt: skip
+def test_every_error_status_maps_to_our_type_with_method_path_and_message(
+    client: PagerDutyClient,
+    emulator: EmulatorServer,
+    status: int,
+    body: dict[str, object] | None,
+    error_type: type[PagerDutyError],
+    shown: str,
+) -> None:
+    path = "/escalation_policies/PXYZ123"
+    emulator.script_response("DELETE", path, status, body, {"ratelimit-reset": "1"}, times=5)
+    with pytest.raises(PagerDutyError) as caught:
+        client.delete_escalation_policy("PXYZ123")
+    assert type(caught.value) is error_type
+    assert caught.value.status == status
+    assert str(caught.value).startswith("DELETE escalation_policies/PXYZ123: ")
+    assert shown in str(caught.value)
+
+
+def test_invalid_keeps_pagerdutys_errors_list(
+    client: PagerDutyClient, emulator: EmulatorServer
+) -> None:
+    errors = ["Name has already been taken", "Time zone is invalid"]
+    emulator.script_response(
+        "POST",
+        "/schedules",
+        400,
+        {"error": {"message": "Invalid Input Provided", "errors": errors}},
+    )
+    with pytest.raises(Invalid) as caught:
+        client.create_schedule(schedule_body("PUSER01"))
+    assert caught.value.errors == errors
+
+
+def test_a_slow_answer_times_out_as_unavailable(
+    emulator: EmulatorServer, recorder: Recorder
+) -> None:
+    client = PagerDutyClient(
+        emulator.token,
+        api_url=emulator.base_url,
+        ca_file=str(emulator.ca_file),
+        timeout_seconds=0.2,
+        max_retries=1,
+        hooks=recorder,
+        clock=recorder.clock,
+        sleep=recorder.sleep,
+    )
+    emulator.set_faults(latency_seconds=1.0)  # five times the timeout
+    with pytest.raises(Unavailable, match="ReadTimeout") as caught:
+        client.find_teams("x")
+    assert "after 2 attempts" in str(caught.value)
+    assert recorder.requests == [("GET", None), ("GET", None)]
+    assert recorder.sleeps == [1.0]
+
+
+def test_a_missing_ca_file_is_named(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ValueError, match=r"CA file '.*nope\.pem' cannot be loaded"):
+        PagerDutyClient("t", api_url="https://127.0.0.1:1", ca_file=str(tmp_path / "nope.pem"))
+
+
+def test_an_unknown_ca_is_not_trusted(emulator: EmulatorServer, recorder: Recorder) -> None:
+    client = PagerDutyClient(
+        emulator.token, api_url=emulator.base_url, max_retries=0, sleep=recorder.sleep
+    )
+    with pytest.raises(Unavailable, match="could not be reached"):
+        client.find_teams("x")
