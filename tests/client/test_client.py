@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import concurrent.futures
 import datetime as dt
 import logging
 import pathlib
@@ -387,6 +388,8 @@ def test_the_token_never_shows(
             {"PAGERDUTY_API_TOKEN": "t", "PAGERDUTY_RATE_LIMIT": "fast"},
             "PAGERDUTY_RATE_LIMIT='fast'",
         ),
+        ({"PAGERDUTY_API_TOKEN": "t", "PAGERDUTY_RATE_LIMIT": "1"}, "at least 2"),
+        ({"PAGERDUTY_API_TOKEN": " "}, "PAGERDUTY_API_TOKEN is not set"),
     ],
 )
 def test_from_env_errors_name_the_variable(environ: dict[str, str], message: str) -> None:
@@ -589,3 +592,43 @@ def test_an_unknown_ca_is_not_trusted(emulator: EmulatorServer, recorder: Record
     )
     with pytest.raises(Unavailable, match="could not be reached"):
         client.find_teams("x")
+
+
+def test_the_emulators_own_rate_limit_surfaces_as_rate_limited_with_its_reset(
+    client: PagerDutyClient, emulator: EmulatorServer, recorder: Recorder
+) -> None:
+    emulator.set_rate_limit(3)
+    for _ in range(3):
+        client.find_teams("x")
+    with pytest.raises(RateLimited) as caught:
+        client.find_teams("x")
+    assert 1.0 <= caught.value.reset_seconds <= 60.0
+    assert [s for _, s in recorder.requests] == [200, 200, 200, 429, 429, 429, 429]
+    assert recorder.rate_limit_waits[-3:] == pytest.approx([caught.value.reset_seconds] * 3, abs=1)
+
+
+def test_threads_share_one_client(client: PagerDutyClient, emulator: EmulatorServer) -> None:
+    emails = [f"{name}@example.com" for name in ("ana", "bo", "cy", "dee", "eli", "fay", "gus")]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=7) as pool:
+        found = list(pool.map(client.find_user_by_email, emails * 3))
+    assert [u["email"] for u in found if u] == emails * 3
+    assert all(r["status"] == 200 for r in emulator.requests())
+
+
+def test_incidents_are_read_past_the_first_page(
+    client: PagerDutyClient, emulator: EmulatorServer
+) -> None:
+    team = client.create_team({"type": "team", "name": "Busy"})
+    created = "2026-11-20T23:00:00Z"
+    emulator.seed_incidents(
+        [
+            {"title": f"i{n}", "urgency": "high", "team_ids": [team["id"]], "created_at": created}
+            for n in range(130)
+        ]
+    )
+    found = client.list_incidents(
+        team_ids=[team["id"]], since=NOW - dt.timedelta(days=7), until=NOW
+    )
+    assert sorted(i["title"] for i in found) == sorted(f"i{n}" for n in range(130))
+    pages = [r for r in emulator.requests() if r["path"].startswith("/incidents?")]
+    assert len(pages) == 2

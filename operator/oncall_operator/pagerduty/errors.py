@@ -8,7 +8,7 @@ class PagerDutyError(Exception):
 
     def __init__(
         self, message: str, *, method: str = "", path: str = "", status: int | None = None
-    ):
+    ) -> None:
         self.method = method
         self.path = path
         self.status = status
@@ -19,18 +19,34 @@ class PagerDutyError(Exception):
 class RateLimited(PagerDutyError):
     """PagerDuty answered 429 on every allowed attempt; try again after `reset_seconds`."""
 
-    def __init__(self, message: str, *, reset_seconds: float, **where: object) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        reset_seconds: float,
+        method: str = "",
+        path: str = "",
+        status: int | None = 429,
+    ) -> None:
         self.reset_seconds = reset_seconds
-        super().__init__(message, **where)  # type: ignore[arg-type]
+        super().__init__(message, method=method, path=path, status=status)
 
 
 class Invalid(PagerDutyError):
     """PagerDuty refused the request as invalid (400); `errors` is PagerDuty's own list."""
 
-    def __init__(self, message: str, *, errors: list[str], **where: object) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: list[str],
+        method: str = "",
+        path: str = "",
+        status: int | None = 400,
+    ) -> None:
         self.errors = errors
         detail = f"{message}: {'; '.join(errors)}" if errors else message
-        super().__init__(detail, **where)  # type: ignore[arg-type]
+        super().__init__(detail, method=method, path=path, status=status)
 
 
 class NotFound(PagerDutyError):
