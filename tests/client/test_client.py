@@ -316,6 +316,7 @@ def test_rate_limit_retries_are_bounded(
         client.find_teams("x")
     assert caught.value.reset_seconds == 60.0  # capped, so no call waits for minutes
     assert len(recorder.requests) == 4  # one try and three retries
+    assert len(emulator.requests()) == 4  # the library's own unbounded 429 retry is off
     assert len(recorder.sleeps) == 3 and max(recorder.sleeps) < 61.0
 
 
