@@ -1,102 +1,30 @@
-"""Rotation handlers: reconcile on change, on drift, and within seconds of its team changing."""
+"""Rotation handlers: also reconciled within seconds of its team changing (members, id, readiness)."""
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from typing import Any
 
-import kopf
-
-from oncall_operator.api import GROUP, VERSION
-from oncall_operator.handlers.glue import (
-    SETTINGS,
-    delete_object,
-    is_due,
-    reconcile_object,
-    references_in,
-)
+from oncall_operator.handlers.kinds import KindHandlers, register
 from oncall_operator.reconcile import rotation as domain
 from oncall_operator.reconcile.model import References
 
-KIND, PLURAL = "Rotation", "rotations"
+KIND = "Rotation"
 
 
-def _fingerprint(spec: dict[str, Any], refs: References) -> Hashable:
-    """What of the referents this rotation depends on: its team's id, readiness and members."""
+def team_fingerprint(spec: Mapping[str, Any], refs: References) -> Hashable:
+    """What of its team a rotation depends on: the team's id, readiness and members."""
     team_names, _ = domain.references_of(KIND, spec)
     return tuple(
-        (name, info.pagerduty_id, info.ready, repr(info.spec))
-        if (info := refs.teams.get(name))
+        (name, team.pagerduty_id, team.ready, repr(team.spec))
+        if (team := refs.teams.get(name))
         else (name,)
         for name in sorted(team_names)
     )
 
 
-async def _reconcile(
-    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, logger: Any, trigger: str, refs: References
-) -> None:
-    def run(meta: Any, spec: dict[str, Any], status: dict[str, Any]) -> Any:
-        return domain.reconcile_rotation(
-            memo.client, meta, spec, status, refs, dt.datetime.now(dt.UTC)
-        )
-
-    fingerprint = _fingerprint(dict(body.get("spec") or {}), refs)
-    await reconcile_object(body, patch, memo, logger, KIND, run, fingerprint, trigger)
-
-
-@kopf.on.resume(GROUP, VERSION, PLURAL)
-@kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.update(GROUP, VERSION, PLURAL)
-async def reconcile(
-    *,
-    body: kopf.Body,
-    patch: kopf.Patch,
-    memo: kopf.Memo,
-    logger: Any,
-    namespace: str | None,
-    **kwargs: Any,
-) -> None:
-    refs = references_in(namespace or "", kwargs["team_index"], kwargs["rotation_index"])
-    await _reconcile(body, patch, memo, logger, "change", refs)
-
-
-@kopf.timer(
-    GROUP,
-    VERSION,
-    PLURAL,
-    interval=SETTINGS.drift_interval_seconds,
-    initial_delay=SETTINGS.drift_interval_seconds,
+register(
+    KindHandlers(
+        KIND, "rotations", domain.reconcile_rotation, domain.delete_rotation, team_fingerprint
+    )
 )
-async def drift(
-    *,
-    body: kopf.Body,
-    patch: kopf.Patch,
-    memo: kopf.Memo,
-    logger: Any,
-    namespace: str | None,
-    **kwargs: Any,
-) -> None:
-    refs = references_in(namespace or "", kwargs["team_index"], kwargs["rotation_index"])
-    await _reconcile(body, patch, memo, logger, "drift", refs)
-
-
-@kopf.timer(GROUP, VERSION, PLURAL, interval=SETTINGS.reference_poll_seconds)
-async def references_changed(
-    *,
-    body: kopf.Body,
-    patch: kopf.Patch,
-    memo: kopf.Memo,
-    logger: Any,
-    namespace: str | None,
-    **kwargs: Any,
-) -> None:
-    refs = references_in(namespace or "", kwargs["team_index"], kwargs["rotation_index"])
-    if is_due(memo, _fingerprint(dict(body.get("spec") or {}), refs)):
-        await _reconcile(body, patch, memo, logger, "references", refs)
-
-
-@kopf.on.delete(GROUP, VERSION, PLURAL)
-async def delete(*, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
-    await delete_object(body, memo, KIND, functools.partial(domain.delete_rotation, memo.client))

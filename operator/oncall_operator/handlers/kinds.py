@@ -1,0 +1,124 @@
+"""The four handlers every kind has, registered from one description of the kind.
+
+Each kind gets: one level-based reconcile for resume/create/update, a drift timer, a quick
+timer that reconciles only when a referent changed in the indexes or a requeue fell due, and
+deletion through the finalizer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+
+from oncall_operator.api import GROUP, VERSION
+from oncall_operator.handlers.glue import (
+    SETTINGS,
+    delete_object,
+    is_due,
+    reconcile_object,
+    references_in,
+)
+from oncall_operator.pagerduty import PagerDutyClient
+from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, References
+
+Spec = dict[str, Any]
+Status = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class KindHandlers:
+    kind: str
+    plural: str
+    reconcile: Callable[
+        [PagerDutyClient, ObjectMeta, Spec, Status, References, dt.datetime], Outcome
+    ]
+    delete: Callable[[PagerDutyClient, ObjectMeta, Spec, Status], list[Event]]
+    # What of its referents an object depends on; a change of it triggers a reconcile.
+    fingerprint: Callable[[Mapping[str, Any], References], Hashable]
+
+
+def register(kind: KindHandlers) -> None:
+    """Register the reconcile, drift, references and delete handlers of one kind with kopf."""
+
+    async def run(
+        body: kopf.Body,
+        patch: kopf.Patch,
+        memo: kopf.Memo,
+        logger: Any,
+        trigger: str,
+        refs: References,
+    ) -> None:
+        def reconcile(meta: ObjectMeta, spec: Spec, status: Status) -> Outcome:
+            return kind.reconcile(memo.client, meta, spec, status, refs, dt.datetime.now(dt.UTC))
+
+        fingerprint = kind.fingerprint(body.get("spec") or {}, refs)
+        await reconcile_object(
+            body, patch, memo, logger, kind.kind, reconcile, fingerprint, trigger
+        )
+
+    def refs_of(namespace: str | None, indexes: Mapping[str, Any]) -> References:
+        return references_in(namespace or "", indexes["team_index"], indexes["rotation_index"])
+
+    @kopf.on.resume(GROUP, VERSION, kind.plural, id=f"{kind.plural}-reconcile")
+    @kopf.on.create(GROUP, VERSION, kind.plural, id=f"{kind.plural}-reconcile")
+    @kopf.on.update(GROUP, VERSION, kind.plural, id=f"{kind.plural}-reconcile")
+    async def on_change(
+        *,
+        body: kopf.Body,
+        patch: kopf.Patch,
+        memo: kopf.Memo,
+        logger: Any,
+        namespace: str | None,
+        **kwargs: Any,
+    ) -> None:
+        await run(body, patch, memo, logger, "change", refs_of(namespace, kwargs))
+
+    @kopf.timer(
+        GROUP,
+        VERSION,
+        kind.plural,
+        id=f"{kind.plural}-drift",
+        interval=SETTINGS.drift_interval_seconds,
+        initial_delay=SETTINGS.drift_interval_seconds,
+    )
+    async def on_drift_tick(
+        *,
+        body: kopf.Body,
+        patch: kopf.Patch,
+        memo: kopf.Memo,
+        logger: Any,
+        namespace: str | None,
+        **kwargs: Any,
+    ) -> None:
+        await run(body, patch, memo, logger, "drift", refs_of(namespace, kwargs))
+
+    @kopf.timer(
+        GROUP,
+        VERSION,
+        kind.plural,
+        id=f"{kind.plural}-references",
+        interval=SETTINGS.reference_poll_seconds,
+    )
+    async def on_references_tick(
+        *,
+        body: kopf.Body,
+        patch: kopf.Patch,
+        memo: kopf.Memo,
+        logger: Any,
+        namespace: str | None,
+        **kwargs: Any,
+    ) -> None:
+        refs = refs_of(namespace, kwargs)
+        if is_due(memo, kind.fingerprint(body.get("spec") or {}, refs)):
+            await run(body, patch, memo, logger, "references", refs)
+
+    @kopf.on.delete(GROUP, VERSION, kind.plural, id=f"{kind.plural}-delete")
+    async def on_delete(*, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+        def delete(meta: ObjectMeta, spec: Spec, status: Status) -> list[Event]:
+            return kind.delete(memo.client, meta, spec, status)
+
+        await delete_object(body, memo, kind.kind, delete)
