@@ -77,6 +77,11 @@ def namespace(kube_api_client: client.ApiClient, installed_crds: None) -> Iterat
     core = client.CoreV1Api(kube_api_client)
     core.create_namespace({"metadata": {"name": name}})
     yield name
+    # This control plane runs no namespace controller: a deleted namespace keeps its objects
+    # forever, and an operator started by a later test would find them. Delete them first.
+    objects = client.CustomObjectsApi(kube_api_client)
+    for plural in PLURALS.values():
+        objects.delete_collection_namespaced_custom_object(GROUP, VERSION, name, plural)
     core.delete_namespace(name)
 
 

@@ -33,13 +33,13 @@ _LOG_OFFSET = pytest.StashKey[int]()
 _counter = itertools.count(1)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pagerduty_token() -> str:
     """Random per run, so finding it anywhere in the operator's log is a real leak."""
     return f"e2e-token-{secrets.token_hex(16)}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pagerduty_emulator(pagerduty_token: str) -> Iterator[EmulatorServer]:
     """The PagerDuty every e2e test shares, with the examples' users; no rate limit to speak of
     (these tests are about Kubernetes and PagerDuty agreeing, not about being throttled)."""
@@ -49,22 +49,25 @@ def pagerduty_emulator(pagerduty_token: str) -> Iterator[EmulatorServer]:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def pagerduty(pagerduty_emulator: EmulatorServer) -> Iterator[PagerDutyView]:
     view = PagerDutyView(pagerduty_emulator)
     yield view
     view.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def operator_cluster(kube_api_client: client.ApiClient) -> Iterator[client.ApiClient]:
-    """crds/ installed and the operator's RBAC exactly deploy/base's, for the whole session."""
+    """crds/ installed and the operator's RBAC exactly deploy/base's, while tests/e2e runs.
+
+    Package scope: the operator and its grants go away before other packages' tests (which set
+    RBAC of their own on the same control plane) run."""
     install_crds(kube_api_client)
     with deploy_rbac(kube_api_client, BASE):
         yield kube_api_client
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def operator_process(
     control_plane: ControlPlane,
     operator_cluster: client.ApiClient,
