@@ -18,10 +18,10 @@ from oncall_operator.api import EscalationPolicySpec
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import PagerDutyError
 from oncall_operator.reconcile.adoption import PagerDutyKind, delete_managed, locate
-from oncall_operator.reconcile.errors import AdoptionFailed, InvalidSpec, failure_of
+from oncall_operator.reconcile.errors import AdoptionFailed
 from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, References
 from oncall_operator.reconcile.references import references_of
-from oncall_operator.reconcile.status import StatusDraft, is_paused, listed, parse_spec
+from oncall_operator.reconcile.status import StatusDraft, begin, listed
 from oncall_operator.reconcile.users import resolve_emails
 from oncall_operator.translate import escalation as translate_escalation
 from oncall_operator.translate.identity import ObjectIdentity
@@ -49,13 +49,9 @@ def reconcile_escalation_policy(
     now: dt.datetime,
 ) -> Outcome:
     """Make the PagerDuty escalation policy match the spec; return the full new status."""
-    draft = StatusDraft(meta, status, now)
-    if is_paused(meta):
-        return draft.paused()
-    try:
-        parsed = parse_spec(EscalationPolicySpec, spec)
-    except InvalidSpec as error:
-        return draft.invalid(error)
+    draft, parsed = begin(EscalationPolicySpec, meta, spec, status, now)
+    if parsed is None:
+        return draft.outcome()
     missing = _missing_references(parsed, refs)
     if missing:
         message = " ".join(missing)
@@ -71,7 +67,7 @@ def reconcile_escalation_policy(
     try:
         _sync(client, draft, parsed, refs, doing)
     except (PagerDutyError, AdoptionFailed) as error:
-        return draft.failed(failure_of(error, doing[-1], draft.old.get("conditions") or [], now))
+        return draft.failed_while(error, doing[-1])
     return draft.outcome()
 
 

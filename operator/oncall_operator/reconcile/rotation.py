@@ -27,10 +27,10 @@ from oncall_operator.api import Layer, OnCallPolicy, OnCallTeamSpec, RotationSpe
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import PagerDutyError
 from oncall_operator.reconcile.adoption import PagerDutyKind, delete_managed, locate
-from oncall_operator.reconcile.errors import AdoptionFailed, InvalidSpec, failure_of
+from oncall_operator.reconcile.errors import AdoptionFailed, InvalidSpec
 from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, References
 from oncall_operator.reconcile.references import references_of
-from oncall_operator.reconcile.status import StatusDraft, is_paused, listed, parse_spec
+from oncall_operator.reconcile.status import StatusDraft, begin, listed
 from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
 from oncall_operator.translate import load
 from oncall_operator.translate import rotation as translate_rotation
@@ -72,13 +72,9 @@ def reconcile_rotation(
     now: dt.datetime,
 ) -> Outcome:
     """Make the PagerDuty schedule match the spec; return the full new status."""
-    draft = StatusDraft(meta, status, now)
-    if is_paused(meta):
-        return draft.paused()
-    try:
-        parsed = parse_spec(RotationSpec, spec)
-    except InvalidSpec as error:
-        return draft.invalid(error)
+    draft, parsed = begin(RotationSpec, meta, spec, status, now)
+    if parsed is None:
+        return draft.outcome()
     try:
         team = _team_of(parsed, refs)
     except WaitingForTeam as waiting:
@@ -96,7 +92,7 @@ def reconcile_rotation(
     except InvalidSpec as error:
         return draft.invalid(error)
     except (PagerDutyError, AdoptionFailed) as error:
-        return draft.failed(failure_of(error, doing[-1], draft.old.get("conditions") or [], now))
+        return draft.failed_while(error, doing[-1])
     return draft.outcome()
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from oncall_operator import conditions
 from oncall_operator.api import PAUSED_ANNOTATION
-from oncall_operator.reconcile.errors import Failure, InvalidSpec, invalid_spec
+from oncall_operator.reconcile.errors import Failure, InvalidSpec, failure_of, invalid_spec
 from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome
 
 SpecModel = TypeVar("SpecModel", bound=BaseModel)
@@ -112,6 +112,10 @@ class StatusDraft:
         self.condition(conditions.SYNCED, conditions.FALSE, conditions.INVALID_SPEC, message)
         return self.outcome()
 
+    def failed_while(self, error: Exception, doing: str) -> Outcome:
+        """End with the failure an error raised while `doing` maps to (reconcile/errors.py)."""
+        return self.failed(failure_of(error, doing, self.old.get("conditions") or [], self.now))
+
     def failed(self, failure: Failure) -> Outcome:
         self._warn_when_new("Failed", failure.message, failure.reason)
         self.not_ready(failure.reason, failure.message)
@@ -143,6 +147,29 @@ class StatusDraft:
 
 def is_paused(meta: ObjectMeta) -> bool:
     return str(meta.annotations.get(PAUSED_ANNOTATION, "")).strip().lower() == "true"
+
+
+def begin(
+    model: type[SpecModel],
+    meta: ObjectMeta,
+    spec: Mapping[str, Any],
+    status: Mapping[str, Any],
+    now: dt.datetime,
+) -> tuple[StatusDraft, SpecModel | None]:
+    """Every reconcile's first steps: the draft status and the validated spec.
+
+    The spec is None when the draft already holds the end of this reconcile: the object is
+    paused (no PagerDuty call at all) or its spec is invalid (the field paths in the condition).
+    """
+    draft = StatusDraft(meta, status, now)
+    if is_paused(meta):
+        draft.paused()
+        return draft, None
+    try:
+        return draft, parse_spec(model, spec)
+    except InvalidSpec as error:
+        draft.invalid(error)
+        return draft, None
 
 
 def parse_spec(model: type[SpecModel], spec: Mapping[str, Any]) -> SpecModel:

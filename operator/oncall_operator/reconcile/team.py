@@ -18,9 +18,9 @@ from oncall_operator.api import OnCallPolicy, OnCallTeamSpec
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import PagerDutyError
 from oncall_operator.reconcile.adoption import PagerDutyKind, delete_managed, locate
-from oncall_operator.reconcile.errors import AdoptionFailed, InvalidSpec, failure_of
+from oncall_operator.reconcile.errors import AdoptionFailed
 from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome
-from oncall_operator.reconcile.status import StatusDraft, is_paused, listed, parse_spec
+from oncall_operator.reconcile.status import StatusDraft, begin, listed
 from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
 from oncall_operator.translate import load
 from oncall_operator.translate import team as translate_team
@@ -47,18 +47,14 @@ def reconcile_team(
     now: dt.datetime,
 ) -> Outcome:
     """Make PagerDuty's team and memberships match the spec; return the full new status."""
-    draft = StatusDraft(meta, status, now)
-    if is_paused(meta):
-        return draft.paused()
-    try:
-        parsed = parse_spec(OnCallTeamSpec, spec)
-    except InvalidSpec as error:
-        return draft.invalid(error)
+    draft, parsed = begin(OnCallTeamSpec, meta, spec, status, now)
+    if parsed is None:
+        return draft.outcome()
     doing = ["reading the PagerDuty team"]
     try:
         _sync(client, draft, parsed, doing)
     except (PagerDutyError, AdoptionFailed) as error:
-        return draft.failed(failure_of(error, doing[-1], draft.old.get("conditions") or [], now))
+        return draft.failed_while(error, doing[-1])
     return draft.outcome()
 
 
