@@ -54,15 +54,7 @@ def reconcile_escalation_policy(
         return draft.outcome()
     missing = _missing_references(parsed, refs)
     if missing:
-        message = " ".join(missing)
-        draft.condition(
-            conditions.REFERENCES_RESOLVED,
-            conditions.FALSE,
-            conditions.MISSING_REFERENCES,
-            message,
-        )
-        draft.nothing_written(conditions.WAITING_FOR_REFERENCES, message)
-        return draft.outcome()
+        return draft.waiting_for_references(" ".join(missing))
     doing = ["looking up the target users in PagerDuty"]
     try:
         _sync(client, draft, parsed, refs, doing)

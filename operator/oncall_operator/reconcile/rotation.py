@@ -78,14 +78,7 @@ def reconcile_rotation(
     try:
         team = _team_of(parsed, refs)
     except WaitingForTeam as waiting:
-        draft.condition(
-            conditions.REFERENCES_RESOLVED,
-            conditions.FALSE,
-            conditions.MISSING_REFERENCES,
-            str(waiting),
-        )
-        draft.nothing_written(conditions.WAITING_FOR_REFERENCES, str(waiting))
-        return draft.outcome()
+        return draft.waiting_for_references(str(waiting))
     doing = ["looking up the participants' PagerDuty users"]
     try:
         _sync(client, draft, parsed, team, doing)

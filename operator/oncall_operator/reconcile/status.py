@@ -134,6 +134,14 @@ class StatusDraft:
         if not shown:
             self.event(event_reason, message, "Warning")
 
+    def waiting_for_references(self, message: str) -> Outcome:
+        """End without writing: a referent is missing or not in PagerDuty yet; `message` says which."""
+        self.condition(
+            conditions.REFERENCES_RESOLVED, conditions.FALSE, conditions.MISSING_REFERENCES, message
+        )
+        self.nothing_written(conditions.WAITING_FOR_REFERENCES, message)
+        return self.outcome()
+
     def nothing_written(self, reason: str, message: str) -> None:
         """Ready=False and Synced=Unknown: the reconcile stopped before writing to PagerDuty."""
         self.not_ready(reason, message)
