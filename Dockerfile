@@ -31,8 +31,9 @@ ENV PATH=/opt/oncall-operator/bin:${PATH} \
 # A numeric uid:gid (not a name) lets the kubelet verify runAsNonRoot without /etc/passwd.
 USER 65532:65532
 WORKDIR /tmp
-# 8080: kopf liveness (/healthz); 9090: Prometheus metrics (/metrics).
+# Defaults of ONCALL_LIVENESS_PORT (kopf liveness, /healthz) and ONCALL_METRICS_PORT (/metrics);
+# `oncall-operator run` serves on whatever those variables say.
 EXPOSE 8080 9090
-# Arguments after the entrypoint choose the namespaces: --all-namespaces (default) or --namespace=NAME.
-ENTRYPOINT ["kopf", "run", "--standalone", "--liveness=http://0.0.0.0:8080/healthz", "-m", "oncall_operator.handlers"]
-CMD ["--all-namespaces"]
+# Every setting comes from the environment (ONCALL_*, PAGERDUTY_*); arguments may add
+# --namespace=NAME (repeatable) to watch only those namespaces.
+ENTRYPOINT ["oncall-operator", "run"]

@@ -7,18 +7,20 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv test lint unit crds demo demo-down controlplane-binaries emulator clean kind-e2e lint-ship
 
-$(STAMP): pyproject.toml
+# The operator (runtime package) and the testbed (emulator, control plane, demo: testbed/) are two
+# distributions; development installs both, editable, with the test tools.
+$(STAMP): pyproject.toml testbed/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev]' -e ./testbed
 	touch $(STAMP)
 
 venv: $(STAMP)
 
 ## lint: ruff, mypy (strict on the package) and the import-linter layer contracts
 lint: $(STAMP)
-	$(BIN)/ruff check operator tests
-	$(BIN)/ruff format --check operator tests
+	$(BIN)/ruff check operator testbed tests benchmarks
+	$(BIN)/ruff format --check operator testbed tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -36,19 +38,19 @@ crds: $(STAMP)
 
 ## controlplane-binaries: build kube-apiserver, etcd and kubectl from upstream Go modules (skipped when present)
 controlplane-binaries: $(STAMP)
-	$(BIN)/oncall-operator controlplane build
+	$(BIN)/oncall-testbed controlplane build
 
 ## emulator: run the PagerDuty emulator in the foreground on https://127.0.0.1:8443
 emulator: $(STAMP)
-	$(BIN)/oncall-operator emulator --port 8443 --token demo-token --users examples/users.yaml --ca-file .demo/emulator-ca.pem
+	$(BIN)/oncall-testbed emulator --port 8443 --token demo-token --users examples/users.yaml --ca-file .demo/emulator-ca.pem
 
 ## demo: control plane + PagerDuty emulator + operator on this machine; applies crds/ and examples/ and shows the result
 demo: $(STAMP)
-	$(BIN)/oncall-operator demo
+	$(BIN)/oncall-testbed demo
 
 ## demo-down: stop what `make demo` started
 demo-down: $(STAMP)
-	$(BIN)/oncall-operator demo --down
+	$(BIN)/oncall-testbed demo --down
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

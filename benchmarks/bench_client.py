@@ -8,9 +8,9 @@ from __future__ import annotations
 import concurrent.futures
 import time
 
-from oncall_operator.emulator import EmulatorServer
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.ratelimit import RateLimiter
+from oncall_testbed.emulator import EmulatorServer
 
 CALLS = 200
 USERS = [{"name": "Ana", "email": "ana@example.com", "time_zone": "UTC"}]

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from oncall_operator.emulator.rendering import layer_from_json, render_final, render_layer
+from oncall_testbed.emulator.rendering import layer_from_json, render_final, render_layer
 
 SINCE = datetime(2026, 1, 1, tzinfo=UTC)
 UNTIL = SINCE + timedelta(days=90)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make kind-e2e: the operator image end to end on a throwaway kind cluster.
-# Creates the cluster, builds and loads the image, installs the CRDs, deploys the PagerDuty
+# Creates the cluster, builds and loads the operator image and the emulator's own small image
+# (testbed/Dockerfile), installs the CRDs, deploys the PagerDuty
 # emulator and the operator (deploy/overlays/kind-e2e), applies examples/, waits until every
 # object is Ready (the paused example: Ready=False with reason Paused), then deletes the cluster.
 # Needs docker, kind and kubectl. KEEP_CLUSTER=1 keeps the cluster for a look afterwards.
@@ -9,7 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 CLUSTER="${KIND_CLUSTER_NAME:-oncall-e2e}"
-IMAGE="oncall-operator:e2e" # the tag deploy/overlays/kind-e2e deploys
+IMAGE="oncall-operator:e2e"          # the tags deploy/overlays/kind-e2e deploys
+EMULATOR_IMAGE="oncall-testbed:e2e"
 TIMEOUT="${E2E_TIMEOUT:-300s}"
 KEEP_CLUSTER="${KEEP_CLUSTER:-0}"
 KINDS="oncallteams.oncall.dev,rotations.oncall.dev,escalationpolicies.oncall.dev"
@@ -51,9 +53,10 @@ log "creating kind cluster ${CLUSTER}"
 kind create cluster --name "${CLUSTER}" --wait 120s
 trap finish EXIT
 
-log "building ${IMAGE}"
+log "building ${IMAGE} and ${EMULATOR_IMAGE}"
 docker build --tag "${IMAGE}" .
-kind load docker-image "${IMAGE}" --name "${CLUSTER}"
+docker build --tag "${EMULATOR_IMAGE}" testbed
+kind load docker-image "${IMAGE}" "${EMULATOR_IMAGE}" --name "${CLUSTER}"
 
 log "installing the CRDs"
 kctl apply -f crds/

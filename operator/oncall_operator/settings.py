@@ -1,64 +1,126 @@
-"""Operator configuration read once from the environment (the token itself stays with the client)."""
+"""Every setting of the operator, typed, in one place: read from the environment by pydantic-settings.
+
+`OperatorSettings` (ONCALL_*) shapes the operator; `PagerDutySettings` (PAGERDUTY_*) reaches the
+account. Both are read once at start. A bad value stops the operator with a `SettingsError` that
+names the variable and the value (never the token's).
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Self
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DRIFT_INTERVAL_SECONDS = 300.0
 DEFAULT_REFERENCE_POLL_SECONDS = 3.0
+DEFAULT_API_URL = "https://api.pagerduty.com"
+DEFAULT_RATE_LIMIT = 900  # requests per minute; PagerDuty allows 960 for the whole account
+
+Port = Annotated[int, Field(ge=0, le=65535)]
 
 
 class SettingsError(ValueError):
     """A configuration variable has a value the operator cannot use."""
 
 
-@dataclass(frozen=True)
-class OperatorSettings:
-    watch_namespaces: tuple[str, ...]  # empty: every namespace
-    drift_interval_seconds: float
-    reference_poll_seconds: float
-    metrics_port: int
-    liveness_port: int
-    worker_limit: int
+class _EnvironmentSettings(BaseSettings):
+    """Settings read from prefixed environment variables; errors name the variable."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", case_sensitive=True)
+    ENV_PREFIX: ClassVar[str] = ""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] = os.environ) -> OperatorSettings:
-        namespaces = tuple(
-            ns.strip() for ns in environ.get("ONCALL_WATCH_NAMESPACES", "").split(",") if ns.strip()
-        )
-        return cls(
-            watch_namespaces=namespaces,
-            drift_interval_seconds=_positive_float(
-                environ, "ONCALL_DRIFT_INTERVAL_SECONDS", DEFAULT_DRIFT_INTERVAL_SECONDS
-            ),
-            reference_poll_seconds=_positive_float(
-                environ, "ONCALL_REFERENCE_POLL_SECONDS", DEFAULT_REFERENCE_POLL_SECONDS
-            ),
-            metrics_port=_port(environ, "ONCALL_METRICS_PORT", 9090),
-            liveness_port=_port(environ, "ONCALL_LIVENESS_PORT", 8080),
-            worker_limit=int(_positive_float(environ, "ONCALL_WORKER_LIMIT", 8)),
-        )
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """The settings in `environ` (default: the process environment); blank values are unset."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in cls.model_fields:
+            raw = environ.get(cls.ENV_PREFIX + name.upper())
+            if raw is not None and raw.strip() != "":
+                values[name] = raw.strip()
+        try:
+            # model_validate, not the constructor: only `environ` counts, never os.environ behind it.
+            return cls.model_validate(values)
+        except ValidationError as error:
+            raise SettingsError(cls._explain(error, values)) from None
+
+    @classmethod
+    def _explain(cls, error: ValidationError, values: Mapping[str, Any]) -> str:
+        messages = []
+        for problem in error.errors(include_url=False, include_input=False):
+            field = str(problem["loc"][0]) if problem["loc"] else ""
+            variable = cls.ENV_PREFIX + field.upper()
+            shown = "<hidden>" if "token" in field else repr(values.get(field))
+            reason = problem["msg"].removeprefix("Value error, ")
+            messages.append(f"{variable}={shown} {_readable(problem['type'], reason)}")
+        return "; ".join(messages)
 
 
-def _positive_float(environ: Mapping[str, str], name: str, default: float) -> float:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number") from None
-    if value <= 0:
-        raise SettingsError(f"{name}={raw!r} must be greater than 0")
-    return value
+def _readable(error_type: str, reason: str) -> str:
+    if error_type in {"float_parsing", "int_parsing", "int_from_float"}:
+        return "is not a number" if error_type == "float_parsing" else "is not a whole number"
+    if error_type == "greater_than":
+        return "must be greater than 0"
+    return reason[0].lower() + reason[1:] if reason else "is not valid"
 
 
-def _port(environ: Mapping[str, str], name: str, default: int) -> int:
-    raw = environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
-        raise SettingsError(f"{name}={raw!r} is not a TCP port (0-65535)")
-    return int(raw)
+class OperatorSettings(_EnvironmentSettings):
+    """ONCALL_*: what the operator watches, how often it looks again, where it serves health."""
+
+    ENV_PREFIX: ClassVar[str] = "ONCALL_"
+
+    watch_namespaces: tuple[str, ...] = ()  # empty: every namespace
+    drift_interval_seconds: float = Field(DEFAULT_DRIFT_INTERVAL_SECONDS, gt=0)
+    reference_poll_seconds: float = Field(DEFAULT_REFERENCE_POLL_SECONDS, gt=0)
+    metrics_port: Port = 9090
+    liveness_port: Port = 8080
+    worker_limit: int = Field(8, gt=0)
+
+    @field_validator("watch_namespaces", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(ns.strip() for ns in value.split(",") if ns.strip())
+        return value
+
+    @field_validator("metrics_port", "liveness_port", mode="before")
+    @classmethod
+    def _port(cls, value: Any) -> Any:
+        if isinstance(value, str) and not (value.isdigit() and int(value) <= 65535):
+            raise ValueError("is not a TCP port (0-65535)")
+        return value
+
+
+class PagerDutySettings(_EnvironmentSettings):
+    """PAGERDUTY_*: the account's API, the token, and the share of its rate limit the operator may use."""
+
+    ENV_PREFIX: ClassVar[str] = "PAGERDUTY_"
+
+    api_token: SecretStr | None = None
+    api_url: str = DEFAULT_API_URL
+    ca_file: Path | None = None
+    rate_limit: int = DEFAULT_RATE_LIMIT
+
+    @field_validator("rate_limit", mode="before")
+    @classmethod
+    def _whole_number_at_least_two(cls, value: Any) -> Any:
+        text = str(value)
+        if not (text.isdigit() and int(text) >= 2):
+            raise ValueError(
+                "is not a whole number of requests per minute (at least 2; PagerDuty allows 960)"
+            )
+        return value
+
+    def token(self) -> str:
+        """The API token; a `SettingsError` naming the variable when there is none."""
+        token = self.api_token.get_secret_value().strip() if self.api_token else ""
+        if not token:
+            raise SettingsError(
+                "PAGERDUTY_API_TOKEN is not set: give the operator a PagerDuty REST API token "
+                "(in Kubernetes, from a Secret through the environment)"
+            )
+        return token

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from oncall_operator.emulator import EmulatorServer
 from oncall_operator.pagerduty import (
     Forbidden,
     InUse,
@@ -26,6 +25,7 @@ from oncall_operator.pagerduty import (
     Unavailable,
 )
 from oncall_operator.pagerduty.ratelimit import RateLimiter
+from oncall_testbed.emulator import EmulatorServer
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 

@@ -19,7 +19,7 @@ import yaml
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 
-from oncall_operator.controlplane import KUBERNETES_VERSION, ControlPlane
+from oncall_testbed.controlplane import KUBERNETES_VERSION, ControlPlane
 
 pytestmark = pytest.mark.controlplane
 

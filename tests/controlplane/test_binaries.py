@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from oncall_operator.controlplane import binaries, build
-from oncall_operator.controlplane.binaries import (
+from oncall_testbed.controlplane import binaries, build
+from oncall_testbed.controlplane.binaries import (
     KUBERNETES_VERSION,
     BinariesNotFound,
     find_binaries,
@@ -108,7 +108,7 @@ def test_nothing_found_says_what_is_missing_and_how_to_get_it(places: dict[str, 
     assert "TEST_ASSET_KUBE_APISERVER, TEST_ASSET_ETCD" in message
     assert str(places["store_pinned"]) in message
     assert "install Go" in message
-    assert "oncall-operator controlplane build" in message
+    assert "oncall-testbed controlplane build" in message
     assert "KUBEBUILDER_ASSETS" in message
 
 

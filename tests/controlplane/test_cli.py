@@ -1,4 +1,4 @@
-"""`oncall-operator controlplane up|env|status|down` as a user runs it, and what it says without binaries."""
+"""`oncall-testbed controlplane up|env|status|down` as a user runs it, and what it says without binaries."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from oncall_operator.controlplane import ControlPlane, find_binaries
-from oncall_operator.controlplane.pki import Pki
+from oncall_testbed.controlplane import ControlPlane, find_binaries
+from oncall_testbed.controlplane.pki import Pki
 
 
 def controlplane(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "oncall_operator.cli", "controlplane", *args],
+        [sys.executable, "-m", "oncall_testbed.cli", "controlplane", *args],
         capture_output=True,
         text=True,
         check=False,
@@ -33,7 +33,7 @@ def test_without_binaries_and_without_go_up_says_so_and_how_to_get_them(tmp_path
     assert result.returncode == 1
     assert "kube-apiserver, etcd, kubectl not found" in result.stderr
     assert "Go is not installed here, so they cannot be built" in result.stderr
-    assert "oncall-operator controlplane build" in result.stderr
+    assert "oncall-testbed controlplane build" in result.stderr
     assert not (tmp_path / "cp" / "state.json").exists()
 
 

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from oncall_operator.controlplane.binaries import KUBERNETES_VERSION
-from oncall_operator.controlplane.build import (
+from oncall_testbed.controlplane import staging as replace_staging
+from oncall_testbed.controlplane.binaries import KUBERNETES_VERSION
+from oncall_testbed.controlplane.build import (
     GO_PACKAGES,
     build_command,
     pinned_version,
     version_ldflags,
 )
-from tests.controlplane import replace_staging
 
-MODULE_DIR = Path(replace_staging.__file__).parent
+MODULE_DIR = replace_staging.MODULE_DIR
 
 RELEASE_GO_MOD = """\
 module k8s.io/kubernetes
@@ -61,7 +61,7 @@ def test_go_mod_matches_what_the_generator_writes() -> None:
     if shutil.which("go") is None:
         pytest.skip("Go is not installed: cannot read the release's go.mod from the module cache")
     result = subprocess.run(
-        [sys.executable, str(MODULE_DIR / "replace_staging.py"), "--check"],
+        [sys.executable, "-m", "oncall_testbed.controlplane.staging", "--check"],
         capture_output=True,
         text=True,
         check=False,

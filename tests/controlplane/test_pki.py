@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 from cryptography import x509
 
-from oncall_operator.controlplane.kubeconfig import write_kubeconfig
-from oncall_operator.controlplane.pki import ADMIN, OPERATOR, Pki
+from oncall_testbed.controlplane.kubeconfig import write_kubeconfig
+from oncall_testbed.controlplane.pki import ADMIN, OPERATOR, Pki
 
 
 def mode(path: Path) -> int:

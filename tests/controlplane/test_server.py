@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from oncall_operator.controlplane import ControlPlane, find_binaries
-from oncall_operator.controlplane import server as server_module
+from oncall_testbed.controlplane import ControlPlane, find_binaries
+from oncall_testbed.controlplane import server as server_module
 
 
 def test_stop_leaves_a_recorded_pid_alone_when_it_is_not_ours(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from oncall_operator.controlplane import Binaries
-from oncall_operator.demo import _people_between
+from oncall_testbed.controlplane import Binaries
+from oncall_testbed.demo import _people_between
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -50,7 +50,7 @@ def test_demo_brings_every_example_to_ready_and_stops(
     binaries: Binaries = control_plane.binaries  # type: ignore[attr-defined]
     env = {**os.environ, "PATH": f"{Path(binaries.kubectl).parent}:{os.environ['PATH']}"}
     state = tmp_path / "demo"
-    command = [sys.executable, "-m", "oncall_operator.cli", "demo", "--dir", str(state)]
+    command = [sys.executable, "-m", "oncall_testbed.cli", "demo", "--dir", str(state)]
     try:
         result = subprocess.run(
             command, cwd=REPO, env=env, capture_output=True, text=True, timeout=420, check=False

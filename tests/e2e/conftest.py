@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from oncall_operator.controlplane import ControlPlane
-from oncall_operator.emulator import EmulatorServer
+from oncall_testbed.controlplane import ControlPlane
+from oncall_testbed.emulator import EmulatorServer
 from tests.e2e import examples
 from tests.e2e.kube import Namespace
 from tests.e2e.operator_run import OperatorProcess

@@ -8,7 +8,7 @@ from typing import Any
 
 import pagerduty
 
-from oncall_operator.emulator import EmulatorServer
+from oncall_testbed.emulator import EmulatorServer
 
 COLLECTIONS = {
     "OnCallTeam": "teams",

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from oncall_operator.emulator import EmulatorServer
 from oncall_operator.reconcile.errors import IN_USE_RETRY_SECONDS
+from oncall_testbed.emulator import EmulatorServer
 from tests.e2e import examples
 from tests.e2e.conftest import DRIFT_INTERVAL_SECONDS
 from tests.e2e.kube import Namespace, condition, is_ready, wait_for

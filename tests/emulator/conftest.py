@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
-from oncall_operator.emulator import EmulatorServer
+from oncall_testbed.emulator import EmulatorServer
 from tests.emulator.spec_check import validating_client
 from tests.fixtures.emulator import DEFAULT_USERS, TOKEN
 

@@ -21,7 +21,7 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.response.validators import V30ResponseDataValidator
 from openapi_schema_validator import OAS30Validator
 
-from oncall_operator.emulator.validation import SPEC_BASE_URL, corrected_spec, load_subset
+from oncall_testbed.emulator.validation import SPEC_BASE_URL, corrected_spec, load_subset
 
 
 class ResponseMismatch(AssertionError):

@@ -9,7 +9,7 @@ import httpx2
 import pytest
 from aiohttp import web
 
-from oncall_operator.emulator import EmulatorServer
+from oncall_testbed.emulator import EmulatorServer
 from tests.emulator import bodies
 
 
@@ -152,7 +152,7 @@ def test_the_token_never_appears_in_the_repr(emulator: EmulatorServer) -> None:
 async def test_a_failing_handler_answers_a_pagerduty_style_500() -> None:
     from aiohttp.test_utils import make_mocked_request
 
-    from oncall_operator.emulator.control import _handled
+    from oncall_testbed.emulator.control import _handled
 
     async def broken(request: web.Request) -> web.StreamResponse:
         raise RuntimeError("bug")

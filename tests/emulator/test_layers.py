@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from oncall_operator.emulator.layers import merge_update, versions
+from oncall_testbed.emulator.layers import merge_update, versions
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 NOW_TEXT = "2026-06-01T12:00:00+00:00"

@@ -18,8 +18,8 @@ import httpx2
 import pagerduty
 import pytest
 
-from oncall_operator.emulator import EmulatorServer
-from oncall_operator.emulator.cli import load_users
+from oncall_testbed.emulator import EmulatorServer
+from oncall_testbed.emulator.cli import load_users
 from tests.emulator import bodies
 from tests.emulator.spec_check import check_httpx_response, check_response, validating_client
 from tests.fixtures.emulator import DEFAULT_USERS, TOKEN
@@ -87,7 +87,7 @@ def emulator_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], st
     )
     ca_file = tmp_path / "ca.pem"
     process = subprocess.Popen(
-        [sys.executable, "-m", "oncall_operator.cli", "emulator", "--port", "0",
+        [sys.executable, "-m", "oncall_testbed.cli", "emulator", "--port", "0",
          "--token", "cli-secret-token", "--users", str(users), "--ca-file", str(ca_file),
          "--state", str(tmp_path / "state.json")],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -137,7 +137,7 @@ def test_cli_serves_curl_with_the_ca_file(
 
 def test_cli_without_a_token_exits_2() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "oncall_operator.cli", "emulator", "--port", "0"],
+        [sys.executable, "-m", "oncall_testbed.cli", "emulator", "--port", "0"],
         capture_output=True, text=True, timeout=60, check=False,
         env={k: v for k, v in os.environ.items() if k != "PAGERDUTY_EMULATOR_TOKEN"},
     )  # fmt: skip

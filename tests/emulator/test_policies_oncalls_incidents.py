@@ -9,7 +9,7 @@ from typing import Any
 import httpx2
 import pytest
 
-from oncall_operator.emulator import EmulatorServer
+from oncall_testbed.emulator import EmulatorServer
 from tests.emulator import bodies
 
 DAY = timedelta(days=1)

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from oncall_operator.emulator.rendering import (
+from oncall_testbed.emulator.rendering import (
     Entry,
     Layer,
     coverage_percentage,

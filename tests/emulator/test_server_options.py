@@ -9,8 +9,8 @@ import httpx2
 import pytest
 from cryptography import x509
 
-from oncall_operator.emulator import EmulatorServer
-from oncall_operator.emulator.tls import make_credentials
+from oncall_testbed.emulator import EmulatorServer
+from oncall_testbed.emulator.tls import make_credentials
 from tests.emulator import bodies
 from tests.emulator.spec_check import validating_client
 from tests.emulator.test_specsubset import FULL_SPEC

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from oncall_operator.emulator.specsubset import (
+from oncall_testbed.emulator.specsubset import (
     SERVED_OPERATIONS,
     SUBSET_FILE,
     extract_subset,

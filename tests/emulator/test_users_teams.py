@@ -8,7 +8,7 @@ import ssl
 import httpx2
 import pytest
 
-from oncall_operator.emulator import EmulatorServer
+from oncall_testbed.emulator import EmulatorServer
 from tests.emulator import bodies
 from tests.emulator.spec_check import check_httpx_response
 from tests.fixtures.emulator import DEFAULT_USERS

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from oncall_operator.emulator.validation import BodyValidator, load_subset
+from oncall_testbed.emulator.validation import BodyValidator, load_subset
 from tests.emulator import bodies
 
 USER = "PUSER01"

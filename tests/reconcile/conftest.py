@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from oncall_operator.emulator import EmulatorServer
 from oncall_operator.pagerduty import PagerDutyClient
+from oncall_testbed.emulator import EmulatorServer
 
 
 @pytest.fixture

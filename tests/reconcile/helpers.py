@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from oncall_operator.emulator import EmulatorServer
 from oncall_operator.reconcile.model import ObjectMeta, Outcome
+from oncall_testbed.emulator import EmulatorServer
 
 NAMESPACE = "oncall"
 # A Wednesday morning in December (Europe/Dublin is on UTC then).

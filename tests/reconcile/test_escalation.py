@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from oncall_operator.api import EscalationPolicyStatus
-from oncall_operator.emulator import EmulatorServer
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import NotFound
 from oncall_operator.reconcile.errors import RetryLater
@@ -18,6 +17,7 @@ from oncall_operator.reconcile.escalation import (
 from oncall_operator.reconcile.model import Outcome, References, RotationInfo, TeamInfo
 from oncall_operator.reconcile.rotation import delete_rotation, reconcile_rotation
 from oncall_operator.reconcile.team import reconcile_team
+from oncall_testbed.emulator import EmulatorServer
 from tests.reconcile.helpers import (
     NOW,
     assert_fits_the_crd,

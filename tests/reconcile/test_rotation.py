@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 
 from oncall_operator.api import RotationStatus
-from oncall_operator.emulator import EmulatorServer
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import NotFound
 from oncall_operator.reconcile.model import Outcome, References, TeamInfo
 from oncall_operator.reconcile.rotation import delete_rotation, reconcile_rotation
 from oncall_operator.reconcile.team import reconcile_team
+from oncall_testbed.emulator import EmulatorServer
 from tests.reconcile.helpers import (
     NOW,
     assert_fits_the_crd,

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from oncall_operator.api import OnCallTeamStatus
-from oncall_operator.emulator import EmulatorServer
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import NotFound
 from oncall_operator.reconcile.errors import RetryLater
 from oncall_operator.reconcile.model import Outcome
 from oncall_operator.reconcile.team import delete_team, reconcile_team
+from oncall_testbed.emulator import EmulatorServer
 from tests.reconcile.helpers import (
     NOW,
     assert_fits_the_crd,

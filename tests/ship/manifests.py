@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from oncall_operator.controlplane.binaries import find_binary
+from oncall_testbed.controlplane.binaries import find_binary
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"

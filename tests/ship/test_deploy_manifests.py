@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 import yaml
-from kopf.cli import run as kopf_run
 
+from oncall_operator.cli import build_parser
+from oncall_operator.handlers.main import RunOptions, run_options
+from oncall_operator.settings import OperatorSettings
 from tests.ship.manifests import (
     BASE,
     DEPLOY,
@@ -77,14 +79,15 @@ def dockerfile_text() -> str:
     return (REPO / "Dockerfile").read_text()
 
 
-def kopf_run_params(container: dict[str, Any]) -> dict[str, Any]:
-    """How `kopf run` parses the image's ENTRYPOINT followed by the container's args."""
+def run_params(container: dict[str, Any]) -> RunOptions:
+    """What `oncall-operator run` gives kopf from the image's ENTRYPOINT, the container's args and env."""
     entrypoint = re.search(r"^ENTRYPOINT (\[.*\])$", dockerfile_text(), flags=re.MULTILINE)
     assert entrypoint is not None
-    command = [*json.loads(entrypoint.group(1)), *container["args"]]
-    assert command[:2] == ["kopf", "run"]
-    params: dict[str, Any] = kopf_run.make_context("run", command[2:]).params
-    return params
+    command = [*json.loads(entrypoint.group(1)), *container.get("args", [])]
+    assert command[:2] == ["oncall-operator", "run"]
+    args = build_parser(command[1:]).parse_args(command[1:])
+    literal_env = {k: v for k, v in env_of(container).items() if isinstance(v, str)}
+    return run_options(args, OperatorSettings.from_env(literal_env))
 
 
 def dockerfile_user() -> str:
@@ -129,14 +132,16 @@ def test_probes_hit_kopfs_liveness_endpoint_on_the_port_the_image_serves(
 ) -> None:
     container = operator_container(base)
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    liveness_port = re.search(r"--liveness=http://0\.0\.0\.0:(\d+)/healthz", dockerfile_text())
+    liveness = re.fullmatch(
+        r"http://0\.0\.0\.0:(\d+)/healthz", run_params(container).liveness_endpoint
+    )
 
-    assert liveness_port is not None
+    assert liveness is not None
     for probe in ("livenessProbe", "readinessProbe"):
         http_get = container[probe]["httpGet"]
         assert http_get["path"] == "/healthz"
-        assert ports[http_get["port"]] == int(liveness_port.group(1))
-    assert env_of(container)["ONCALL_LIVENESS_PORT"] == liveness_port.group(1)
+        assert ports[http_get["port"]] == int(liveness.group(1))
+    assert env_of(container)["ONCALL_LIVENESS_PORT"] == liveness.group(1)
 
 
 def test_metrics_port_is_declared_and_served_by_the_service(base: list[Manifest]) -> None:
@@ -170,12 +175,11 @@ def test_token_comes_from_a_secret_and_no_env_value_holds_a_secret(base: list[Ma
 
 
 def test_base_runs_kopf_standalone_on_every_namespace(base: list[Manifest]) -> None:
-    params = kopf_run_params(operator_container(base))
+    params = run_params(operator_container(base))
 
-    assert params["standalone"] is True
-    assert params["clusterwide"] is True
-    assert params["namespaces"] == ()
-    assert params["modules"] == ("oncall_operator.handlers",)
+    assert params.standalone is True
+    assert params.clusterwide is True
+    assert params.namespaces == ()
 
 
 def test_one_operator_at_a_time(base: list[Manifest]) -> None:
@@ -302,9 +306,9 @@ def test_single_namespace_overlay_watches_one_namespace_with_a_role_only(kubectl
 
     assert sorted(m["kind"] for m in rbac) == ["Role", "RoleBinding"]
     assert only(rendered, "RoleBinding")["metadata"]["namespace"] == role_namespace
-    assert container["args"] == [f"--namespace={role_namespace}"]
-    assert kopf_run_params(container)["namespaces"] == (role_namespace,)
-    assert kopf_run_params(container)["clusterwide"] is False
+    assert "args" not in container, "ONCALL_WATCH_NAMESPACES alone chooses the namespaces"
+    assert run_params(container).namespaces == (role_namespace,)
+    assert run_params(container).clusterwide is False
     assert env_of(container)["ONCALL_WATCH_NAMESPACES"] == role_namespace
 
 

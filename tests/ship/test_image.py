@@ -87,13 +87,11 @@ def test_final_stage_runs_as_a_numeric_non_root_user() -> None:
     assert int(uid) != 0 and int(gid) != 0
 
 
-def test_entrypoint_is_kopf_run_on_the_handlers_module() -> None:
+def test_entrypoint_is_oncall_operator_run_configured_by_the_environment() -> None:
     entrypoint = json.loads(dict(final_stage())["ENTRYPOINT"])
-    default_args = json.loads(dict(final_stage())["CMD"])
 
-    assert entrypoint[:3] == ["kopf", "run", "--standalone"]
-    assert entrypoint[entrypoint.index("-m") + 1] == "oncall_operator.handlers"
-    assert default_args == ["--all-namespaces"]
+    assert entrypoint == ["oncall-operator", "run"]
+    assert "CMD" not in dict(final_stage()), "namespaces and ports come from ONCALL_* variables"
 
 
 def test_no_bytecode_written_at_run_time_so_the_root_filesystem_can_be_read_only() -> None:
@@ -168,8 +166,54 @@ def test_console_script_runs_from_the_installed_wheel(installed_venv: Path) -> N
     result = run_in(installed_venv, str(installed_venv / "bin" / "oncall-operator"), "--help")
 
     assert result.returncode == 0, result.stderr
-    for command in ("run", "emulator", "crds"):
-        assert command in result.stdout
+    listed = set(re.findall(r"^    (\w+) ", result.stdout, flags=re.MULTILINE))
+    assert listed == {"run", "crds"}, "the emulator, control plane and demo are oncall-testbed's"
+
+
+# What the runtime distribution holds: the operator and nothing of the test bed.
+RUNTIME_DEPENDENCIES = {
+    "kopf",
+    "pagerduty",
+    "httpx2",
+    "pydantic",
+    "pydantic-settings",
+    "prometheus-client",
+    "pyyaml",
+    "tzdata",
+}
+
+
+def test_wheel_depends_only_on_what_the_operator_imports(installed_venv: Path) -> None:
+    result = run_in(
+        installed_venv,
+        str(installed_venv / "bin" / "python"),
+        "-c",
+        "from importlib.metadata import requires; print('\\n'.join(requires('oncall-operator')))",
+    )
+    runtime = {
+        re.split(r"[<>=!~ ;\[]", line, maxsplit=1)[0].lower()
+        for line in result.stdout.splitlines()
+        if "extra ==" not in line
+    }
+
+    assert result.returncode == 0, result.stderr
+    assert runtime == RUNTIME_DEPENDENCIES
+
+
+def test_wheel_holds_no_test_bed(installed_venv: Path) -> None:
+    result = run_in(
+        installed_venv,
+        str(installed_venv / "bin" / "python"),
+        "-c",
+        "from importlib.metadata import files; print('\\n'.join(str(f) for f in files('oncall-operator')))",
+    )
+    files = result.stdout.splitlines()
+
+    assert result.returncode == 0, result.stderr
+    assert any(f.startswith("oncall_operator/handlers/") for f in files)
+    for test_bed in ("oncall_testbed", "oncall_operator/emulator", "oncall_operator/controlplane"):
+        assert not [f for f in files if f.startswith(test_bed)], test_bed
+    assert not [f for f in files if f.endswith(("demo.py", "go.mod"))]
 
 
 def test_entrypoint_module_imports_from_the_wheel_not_the_source_tree(installed_venv: Path) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import pytest
 import yaml
 
-from oncall_operator.emulator import cli as emulator_cli
+from oncall_testbed.emulator import cli as emulator_cli
 from tests.ship.manifests import DEPLOY, REPO, Manifest, find_kubectl, kustomize, only
 
 SCRIPT = REPO / "hack" / "kind-e2e.sh"
@@ -94,11 +94,10 @@ def test_cluster_is_deleted_on_every_exit() -> None:
     assert after_create == "trap finish EXIT"
 
 
-def test_operator_and_emulator_run_the_image_the_script_builds(rendered: list[Manifest]) -> None:
-    image = script_variable("IMAGE")
-
-    assert container(rendered, "oncall-operator")["image"] == image
-    assert container(rendered, "pagerduty-emulator")["image"] == image
+def test_operator_and_emulator_run_the_images_the_script_builds(rendered: list[Manifest]) -> None:
+    assert container(rendered, "oncall-operator")["image"] == script_variable("IMAGE")
+    assert container(rendered, "pagerduty-emulator")["image"] == script_variable("EMULATOR_IMAGE")
+    assert 'docker build --tag "${EMULATOR_IMAGE}" testbed' in script_text()
 
 
 def test_operator_reaches_the_emulator_service(rendered: list[Manifest]) -> None:
@@ -173,7 +172,7 @@ def test_emulator_command_line_is_one_the_emulator_accepts(rendered: list[Manife
     parser = argparse.ArgumentParser()
     emulator_cli.add_arguments(parser)
 
-    assert emulator["command"] == ["oncall-operator"]
+    assert emulator["command"] == ["oncall-testbed"]
     assert emulator["args"][0] == "emulator"
     args = parser.parse_args(emulator["args"][1:])
     assert args.host == "0.0.0.0"

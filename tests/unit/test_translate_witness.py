@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from oncall_operator.api import RotationSpec
-from oncall_operator.emulator import rendering
 from oncall_operator.translate.identity import ObjectIdentity
 from oncall_operator.translate.rotation import schedule_doc
+from oncall_testbed.emulator import rendering
 
 IDENTITY = ObjectIdentity(namespace="oncall", kind="Rotation", name="ooh")
 NOW = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)  # Wednesday of turn 46

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 
 from oncall_operator.settings import OperatorSettings
 
@@ -22,20 +23,38 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--verbose", action="store_true", help="debug logging")
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """What `kopf.run` is given: the image, deploy/ and the chart are checked against this."""
+
+    namespaces: tuple[str, ...]
+    clusterwide: bool
+    liveness_endpoint: str
+    standalone: bool = True
+
+
+def run_options(args: argparse.Namespace, settings: OperatorSettings) -> RunOptions:
+    namespaces = tuple(args.namespace or settings.watch_namespaces)
+    return RunOptions(
+        namespaces=namespaces,
+        clusterwide=not namespaces,
+        liveness_endpoint=f"http://{args.listen_address}:{settings.liveness_port}/healthz",
+    )
+
+
 def main(args: argparse.Namespace) -> int:
     import kopf
 
     import oncall_operator.handlers  # noqa: F401 - importing registers every handler
 
-    settings = OperatorSettings.from_env()
-    namespaces = tuple(args.namespace or settings.watch_namespaces)
-    # As `kopf run` (the container's entry point) logs: the object's namespace/name on each line.
+    options = run_options(args, OperatorSettings.from_env())
+    # As `kopf run` logs: the object's namespace/name on each line.
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.FULL, log_prefix=True)
     kopf.run(
-        standalone=True,
-        clusterwide=not namespaces,
-        namespaces=namespaces,
-        liveness_endpoint=f"http://{args.listen_address}:{settings.liveness_port}/healthz",
-        memo=kopf.Memo(listen_address=args.listen_address, watch_namespaces=namespaces),
+        standalone=options.standalone,
+        clusterwide=options.clusterwide,
+        namespaces=options.namespaces,
+        liveness_endpoint=options.liveness_endpoint,
+        memo=kopf.Memo(listen_address=args.listen_address, watch_namespaces=options.namespaces),
     )
     return 0

@@ -12,6 +12,7 @@ from oncall_operator.handlers.glue import FINALIZER, SETTINGS
 from oncall_operator.handlers.logs import quiet_routine_logs
 from oncall_operator.metrics import OperatorMetrics
 from oncall_operator.pagerduty import PagerDutyClient
+from oncall_operator.settings import PagerDutySettings
 
 # kopf marks its storage prefix and leaves every annotation under it out of the diff it reacts to,
 # so it must not be GROUP itself: then adding or removing oncall.dev/paused would go unnoticed.
@@ -39,7 +40,7 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
     # twice), so it is permanent: the operator exits saying why instead of retrying forever.
     metrics = OperatorMetrics()
     try:
-        memo.client = PagerDutyClient.from_env(hooks=metrics)
+        memo.client = PagerDutyClient.from_settings(PagerDutySettings.from_env(), hooks=metrics)
     except ValueError as error:
         raise kopf.PermanentError(str(error)) from None
     if SETTINGS.metrics_port:

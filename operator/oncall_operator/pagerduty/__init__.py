@@ -1,7 +1,6 @@
 """The PagerDuty REST API v2 client of the operator; never imports kopf."""
 
 from oncall_operator.pagerduty.client import (
-    DEFAULT_API_URL,
     EU_API_URL,
     ClientHooks,
     PagerDutyClient,
@@ -16,6 +15,7 @@ from oncall_operator.pagerduty.errors import (
     Unauthorized,
     Unavailable,
 )
+from oncall_operator.settings import DEFAULT_API_URL
 
 __all__ = [
     "DEFAULT_API_URL",

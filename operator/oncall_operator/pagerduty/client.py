@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import ssl
 import threading
 import time
@@ -31,8 +30,8 @@ from oncall_operator.pagerduty.errors import (
     Unavailable,
 )
 from oncall_operator.pagerduty.ratelimit import RateLimiter
+from oncall_operator.settings import DEFAULT_API_URL, PagerDutySettings
 
-DEFAULT_API_URL = "https://api.pagerduty.com"
 EU_API_URL = "https://api.eu.pagerduty.com"
 PAGE_LIMIT = 100
 OFFSET_CAP = 10_000  # PagerDuty answers 400 when offset + limit exceeds it
@@ -107,28 +106,23 @@ class PagerDutyClient:
         self._users_lock = threading.Lock()
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str] = os.environ, hooks: ClientHooks | None = None
+    def from_settings(
+        cls, settings: PagerDutySettings, hooks: ClientHooks | None = None
     ) -> PagerDutyClient:
-        token = environ.get("PAGERDUTY_API_TOKEN", "").strip()
-        if not token:
-            raise ValueError(
-                "PAGERDUTY_API_TOKEN is not set: give the operator a PagerDuty REST API token "
-                "(in Kubernetes, from a Secret through the environment)"
-            )
-        rate = environ.get("PAGERDUTY_RATE_LIMIT", "").strip()
-        if rate and not (rate.isdigit() and int(rate) >= 2):
-            raise ValueError(
-                f"PAGERDUTY_RATE_LIMIT={rate!r} is not a whole number of requests per minute "
-                "(at least 2; PagerDuty allows 960)"
-            )
         return cls(
-            token,
-            api_url=environ.get("PAGERDUTY_API_URL", "").strip() or DEFAULT_API_URL,
-            ca_file=environ.get("PAGERDUTY_CA_FILE", "").strip() or None,
-            requests_per_minute=int(rate) if rate else 900,
+            settings.token(),
+            api_url=settings.api_url,
+            ca_file=str(settings.ca_file) if settings.ca_file else None,
+            requests_per_minute=settings.rate_limit,
             hooks=hooks,
         )
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, hooks: ClientHooks | None = None
+    ) -> PagerDutyClient:
+        """The client the PAGERDUTY_* variables describe (see `settings.PagerDutySettings`)."""
+        return cls.from_settings(PagerDutySettings.from_env(environ), hooks=hooks)
 
     def __repr__(self) -> str:
         return f"PagerDutyClient(api_url={self.api_url!r})"

@@ -19,9 +19,9 @@ from typing import Any
 
 from aiohttp import web
 
-from oncall_operator.emulator.control import Controls, ScriptedResponse
-from oncall_operator.emulator.errors import invalid
-from oncall_operator.emulator.state import Account
+from oncall_testbed.emulator.control import Controls, ScriptedResponse
+from oncall_testbed.emulator.errors import invalid
+from oncall_testbed.emulator.state import Account
 
 
 class AdminRoutes:

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from oncall_operator.emulator import layers, queries, rendering
-from oncall_operator.emulator.errors import invalid, not_found
-from oncall_operator.emulator.state import Account, JSONDict, new_id
-from oncall_operator.emulator.validation import BodyValidator
+from oncall_testbed.emulator import layers, queries, rendering
+from oncall_testbed.emulator.errors import invalid, not_found
+from oncall_testbed.emulator.state import Account, JSONDict, new_id
+from oncall_testbed.emulator.validation import BodyValidator
 
 HTML_BASE = "https://emulator.pagerduty.local"
 ONCALL_MAX_RANGE = timedelta(days=90)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from oncall_operator.emulator import rendering
-from oncall_operator.emulator.state import JSONDict
+from oncall_testbed.emulator import rendering
+from oncall_testbed.emulator.state import JSONDict
 
 Window = tuple[datetime, datetime]
 _NOT_COMPARED = frozenset({"start", "history", "id"})

@@ -19,7 +19,7 @@ from jsonschema_path import SchemaPath
 from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.request.validators import V30RequestBodyValidator
 
-from oncall_operator.emulator.specsubset import SUBSET_FILE
+from oncall_testbed.emulator.specsubset import SUBSET_FILE
 
 SPEC_BASE_URL = "https://api.pagerduty.com"
 

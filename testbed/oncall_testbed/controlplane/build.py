@@ -1,6 +1,6 @@
 """Build kube-apiserver, kubectl and etcd from upstream Go modules and install them into the store.
 
-The Go module is tests/controlplane/ of a source checkout: it pins one Kubernetes release and
+The Go module is `gomod/` beside this file (package data): it pins one Kubernetes release and
 builds its entry points unmodified, with CGO off and the version ldflags Kubernetes' own
 release build sets (so `/version` is right). A lock keeps concurrent test runs to one build.
 """
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from oncall_operator.controlplane.binaries import (
+from oncall_testbed.controlplane.binaries import (
     BINARY_NAMES,
     KUBERNETES_VERSION,
     Binaries,
@@ -45,13 +45,12 @@ class BuildFailed(ControlPlaneError):
     """Go is here but the build did not produce the binaries; the message has go's output."""
 
 
+GO_MODULE_DIR = Path(__file__).resolve().with_name("gomod")
+
+
 def go_module_dir() -> Path | None:
-    """tests/controlplane/ of the checkout this package runs from, else of the current dir."""
-    for root in (Path(__file__).resolve().parents[3], Path.cwd()):
-        candidate = root / "tests" / "controlplane"
-        if (candidate / "go.mod").is_file():
-            return candidate
-    return None
+    """The Go module that pins the release, shipped inside this package."""
+    return GO_MODULE_DIR if (GO_MODULE_DIR / "go.mod").is_file() else None
 
 
 def find_go() -> str | None:
@@ -120,7 +119,7 @@ def build_command(go: str, version: str, build_date: str, output_dir: Path) -> l
 
 
 def build_binaries(progress: Progress = print, env: Mapping[str, str] | None = None) -> Binaries:
-    """Build into tests/controlplane/bin/ and install into the envtest store; return the installed paths."""
+    """Build into a work directory beside the envtest store, install into the store; return the installed paths."""
     env = dict(os.environ if env is None else env)
     go = find_go()
     module_dir = go_module_dir()
@@ -130,16 +129,17 @@ def build_binaries(progress: Progress = print, env: Mapping[str, str] | None = N
         )
     if module_dir is None:
         raise BinariesNotFound(
-            "building the control plane needs the oncall-operator source checkout "
-            "(tests/controlplane/go.mod); run this from the repository"
+            f"building the control plane needs its Go module ({GO_MODULE_DIR / 'go.mod'}), "
+            "which this installation of oncall-testbed lacks; reinstall it from the repository"
         )
     version = pinned_version(module_dir)
     if version != KUBERNETES_VERSION:
         raise BuildFailed(
             f"go.mod pins Kubernetes {version} but the package expects {KUBERNETES_VERSION}"
         )
-    output_dir = module_dir / "bin"
-    output_dir.mkdir(exist_ok=True)
+    # Not inside the package: an installed package directory may be read-only.
+    output_dir = envtest_store(env) / "oncall-testbed-build"
+    output_dir.mkdir(parents=True, exist_ok=True)
     progress(
         f"building Kubernetes {version} (kube-apiserver, kubectl) and etcd from upstream Go modules"
     )

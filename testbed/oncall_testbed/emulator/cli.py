@@ -1,4 +1,4 @@
-"""`oncall-operator emulator`: serve the PagerDuty REST API emulator until interrupted."""
+"""`oncall-testbed emulator`: serve the PagerDuty REST API emulator until interrupted."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from oncall_operator.emulator.control import DEFAULT_RATE_LIMIT
-from oncall_operator.emulator.server import EmulatorServer
+from oncall_testbed.emulator.control import DEFAULT_RATE_LIMIT
+from oncall_testbed.emulator.server import EmulatorServer
 
 TOKEN_ENVIRONMENT = "PAGERDUTY_EMULATOR_TOKEN"  # noqa: S105 - a variable name, not a secret
 

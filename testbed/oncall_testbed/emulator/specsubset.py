@@ -2,8 +2,8 @@
 
 Run from the repository root to refresh the committed subset after updating the full spec:
 
-    python -m oncall_operator.emulator.specsubset ../shared/pagerduty/openapiv3.json \
-        operator/oncall_operator/emulator/openapi-subset.json
+    python -m oncall_testbed.emulator.specsubset ../shared/pagerduty/openapiv3.json \
+        testbed/oncall_testbed/emulator/openapi-subset.json
 
 The output is deterministic (the spec's own key order, two-space indent), so a test can check
 that the committed subset is exactly what this script makes from the full file.

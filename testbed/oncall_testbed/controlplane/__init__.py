@@ -1,10 +1,10 @@
 """A real local Kubernetes control plane (etcd + kube-apiserver, built from upstream) for tests and the demo.
 
 `ensure_binaries(build=...)` finds kube-apiserver, etcd and kubectl as envtest does, building them
-from tests/controlplane/ when asked; `ControlPlane(state_dir)` starts and stops them.
+from the Go module in gomod/ when asked; `ControlPlane(state_dir)` starts and stops them.
 """
 
-from oncall_operator.controlplane.binaries import (
+from oncall_testbed.controlplane.binaries import (
     KUBERNETES_VERSION,
     Binaries,
     BinariesNotFound,
@@ -12,9 +12,9 @@ from oncall_operator.controlplane.binaries import (
     find_binaries,
     store_dir,
 )
-from oncall_operator.controlplane.build import BuildFailed, can_build, ensure_binaries
-from oncall_operator.controlplane.pki import ADMIN, OPERATOR, Identity
-from oncall_operator.controlplane.server import ControlPlane, ControlPlaneNotRunning
+from oncall_testbed.controlplane.build import BuildFailed, can_build, ensure_binaries
+from oncall_testbed.controlplane.pki import ADMIN, OPERATOR, Identity
+from oncall_testbed.controlplane.server import ControlPlane, ControlPlaneNotRunning
 
 __all__ = [
     "ADMIN",

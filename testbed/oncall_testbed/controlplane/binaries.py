@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-# The Kubernetes release tests/controlplane/go.mod pins; a test holds the two together.
+# The Kubernetes release gomod/go.mod pins; a test holds the two together.
 KUBERNETES_VERSION = "1.37.2"
 DEFAULT_ASSETS_DIR = Path("/usr/local/kubebuilder/bin")
 BINARY_NAMES = ("kube-apiserver", "etcd", "kubectl")
@@ -133,7 +133,7 @@ def not_found_message(missing: list[str], env: Mapping[str, str] | None = None) 
     variables = ", ".join(ENV_VARIABLES[name] for name in missing)
     return (
         f"{', '.join(missing)} not found (looked at {variables}, then in {places}). "
-        f"To get them: install Go (1.26 or newer) and run `oncall-operator controlplane build` "
+        f"To get them: install Go (1.26 or newer) and run `oncall-testbed controlplane build` "
         f"(or `make controlplane-binaries`), which builds Kubernetes {KUBERNETES_VERSION} from "
         f"source into {store_dir(env)}; or point KUBEBUILDER_ASSETS at a directory holding "
         f"envtest binaries (setup-envtest use {KUBERNETES_VERSION} -p path)."

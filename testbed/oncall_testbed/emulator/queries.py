@@ -9,10 +9,10 @@ from typing import Any
 
 from aiohttp import web
 
-from oncall_operator.emulator import rendering
-from oncall_operator.emulator.errors import invalid
-from oncall_operator.emulator.layers import Window, instant
-from oncall_operator.emulator.state import JSONDict
+from oncall_testbed.emulator import rendering
+from oncall_testbed.emulator.errors import invalid
+from oncall_testbed.emulator.layers import Window, instant
+from oncall_testbed.emulator.state import JSONDict
 
 PAGINATION_CAP = 10_000  # offset + limit beyond this is answered 400
 MAX_LIMIT = 100

@@ -1,4 +1,4 @@
-"""`oncall-operator controlplane build|up|down|env|status`: the local control plane from the shell."""
+"""`oncall-testbed controlplane build|up|down|env|status`: the local control plane from the shell."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from oncall_operator.controlplane.binaries import ControlPlaneError, find_binaries
-from oncall_operator.controlplane.build import ensure_binaries
-from oncall_operator.controlplane.server import ControlPlane
+from oncall_testbed.controlplane.binaries import ControlPlaneError, find_binaries
+from oncall_testbed.controlplane.build import ensure_binaries
+from oncall_testbed.controlplane.server import ControlPlane
 
 STATE_DIR_VARIABLE = "ONCALL_CONTROLPLANE_DIR"
 DEFAULT_STATE_DIR = Path(".demo") / "controlplane"
@@ -78,7 +78,7 @@ def up(args: argparse.Namespace) -> int:
     plane = ControlPlane(args.state_dir or default_state_dir(), binaries=binaries)
     plane.start(progress=_progress)
     _progress(f"running at {plane.server_url}; logs in {plane.log_dir}")
-    _progress(f'use it: eval "$(oncall-operator controlplane env{_state_dir_flag(args)})"')
+    _progress(f'use it: eval "$(oncall-testbed controlplane env{_state_dir_flag(args)})"')
     return 0
 
 
@@ -94,7 +94,7 @@ def env(args: argparse.Namespace) -> int:
     plane = _plane(args)
     if not plane.is_running():
         print(
-            f"controlplane: not running in {plane.state_dir}; start it with `oncall-operator controlplane up`",
+            f"controlplane: not running in {plane.state_dir}; start it with `oncall-testbed controlplane up`",
             file=sys.stderr,
         )
         return 1

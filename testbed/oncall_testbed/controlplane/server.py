@@ -4,7 +4,7 @@
         client = kubernetes.config.new_client_from_config(str(plane.admin_kubeconfig))
 
 The processes run in their own session, so `start()` can return and leave them running for a
-later `stop()` from another process (`oncall-operator controlplane up` / `down`); state.json
+later `stop()` from another process (`oncall-testbed controlplane up` / `down`); state.json
 records their pids and stop() only signals a pid whose command line names this state dir.
 """
 
@@ -26,9 +26,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from oncall_operator.controlplane.binaries import Binaries, ControlPlaneError, find_binaries
-from oncall_operator.controlplane.kubeconfig import write_kubeconfig
-from oncall_operator.controlplane.pki import ADMIN, IDENTITIES, OPERATOR, Identity, Pki
+from oncall_testbed.controlplane.binaries import Binaries, ControlPlaneError, find_binaries
+from oncall_testbed.controlplane.kubeconfig import write_kubeconfig
+from oncall_testbed.controlplane.pki import ADMIN, IDENTITIES, OPERATOR, Identity, Pki
 
 SERVICE_CLUSTER_IP_RANGE = "10.0.0.0/24"
 SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"

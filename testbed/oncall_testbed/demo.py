@@ -1,4 +1,4 @@
-"""`oncall-operator demo`: the whole product on this machine in one command.
+"""`oncall-testbed demo`: the whole product on this machine in one command.
 
 Builds or finds the control plane, starts it, the PagerDuty emulator (users seeded from
 examples/users.yaml) and the operator (as its ServiceAccount, with the RBAC from deploy/);
@@ -74,12 +74,13 @@ class Demo:
         self.dir = state_dir
         self.examples = examples
         self.repo = Path.cwd()
-        self.cli = [sys.executable, "-m", "oncall_operator.cli"]
+        self.testbed_cli = [sys.executable, "-m", "oncall_testbed.cli"]
+        self.operator_cli = [sys.executable, "-m", "oncall_operator.cli"]
 
     # -- lifecycle -----------------------------------------------------------------------
     def up(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
-        from oncall_operator.controlplane import ControlPlane, ensure_binaries
+        from oncall_testbed.controlplane import ControlPlane, ensure_binaries
 
         say(
             "control plane: finding kube-apiserver, etcd and kubectl (a first build from source takes several minutes)"
@@ -116,7 +117,7 @@ class Demo:
             self.stop_process(name)
         plane_dir = self.dir / "controlplane"
         if plane_dir.exists():
-            from oncall_operator.controlplane import ControlPlane
+            from oncall_testbed.controlplane import ControlPlane
 
             ControlPlane(plane_dir).stop()
         say("demo stopped")
@@ -137,7 +138,7 @@ class Demo:
         self.spawn(
             "emulator",
             [
-                *self.cli,
+                *self.testbed_cli,
                 "emulator",
                 "--port",
                 str(port),
@@ -175,7 +176,7 @@ class Demo:
         self.metrics_port, self.liveness_port = free_port(), free_port()
         self.spawn(
             "operator",
-            [*self.cli, "run"],
+            [*self.operator_cli, "run"],
             env={
                 "KUBECONFIG": str(self.operator_kubeconfig),
                 "PAGERDUTY_API_TOKEN": self.token,

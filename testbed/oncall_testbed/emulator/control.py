@@ -22,7 +22,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from oncall_operator.emulator.errors import (
+from oncall_testbed.emulator.errors import (
     AUTHENTICATION_FAILED,
     RATE_LIMITED,
     ApiError,

@@ -18,17 +18,17 @@ from typing import Any
 
 from aiohttp import web
 
-from oncall_operator.emulator.admin import AdminRoutes
-from oncall_operator.emulator.control import (
+from oncall_testbed.emulator.admin import AdminRoutes
+from oncall_testbed.emulator.control import (
     DEFAULT_RATE_LIMIT,
     Controls,
     ScriptedResponse,
     middleware,
 )
-from oncall_operator.emulator.routes import PagerDutyRoutes, now
-from oncall_operator.emulator.state import Account, JSONDict
-from oncall_operator.emulator.tls import ServerCredentials, make_credentials
-from oncall_operator.emulator.validation import BodyValidator
+from oncall_testbed.emulator.routes import PagerDutyRoutes, now
+from oncall_testbed.emulator.state import Account, JSONDict
+from oncall_testbed.emulator.tls import ServerCredentials, make_credentials
+from oncall_testbed.emulator.validation import BodyValidator
 
 _START_TIMEOUT_SECONDS = 30.0
 

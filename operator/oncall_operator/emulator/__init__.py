@@ -1,8 +1,0 @@
-"""A local PagerDuty REST API v2 emulator (HTTPS), an independent witness for the operator.
-
-`oncall-operator emulator` runs it from the command line; `EmulatorServer` runs it in-process.
-"""
-
-from oncall_operator.emulator.server import EmulatorServer
-
-__all__ = ["EmulatorServer"]
