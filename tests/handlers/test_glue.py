@@ -3,6 +3,7 @@ decision, the result label of a reconcile, readiness as referrers see it, and on
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -96,6 +97,29 @@ def test_is_due(stored: Any, requeue_in: float | None, current: Any, due: bool) 
         requeue_at=None if requeue_in is None else time.monotonic() + requeue_in,
     )
     assert glue.is_due(memo, current) is due
+
+
+def test_wake_up_falls_due_at_the_moment_the_reconcile_asked_for() -> None:
+    handoff = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+    memo = kopf.Memo(reference_fingerprint=None, requeue_at=None, wake_at=handoff)
+    second = dt.timedelta(seconds=1)
+    assert glue.due_because(memo, None, handoff - second) is None
+    assert glue.due_because(memo, None, handoff) == "wake-up"
+    assert glue.due_because(memo, None, handoff + second) == "wake-up"
+    # A referent change is still noticed when no wake-up is due.
+    assert glue.due_because(memo, ("changed",), handoff - second) == "references"
+
+
+async def test_reconcile_object_remembers_when_to_wake(posted: list[Any]) -> None:
+    handoff = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+    status = {"observedGeneration": 4, "conditions": [ready()]}
+    run = Recorder(
+        Outcome(status=dict(status), events=[], requeue_after=None, ready=True, wake_at=handoff)
+    )
+    memo = kopf.Memo()
+    await glue.reconcile_object(body(status), kopf.Patch(), memo, _logger(), "Rotation", run)
+    assert memo["wake_at"] == handoff
+    assert glue.due_because(memo, None, handoff) == "wake-up"
 
 
 def outcome(ready_condition: dict[str, Any] | None, is_ready: bool = False) -> Outcome:

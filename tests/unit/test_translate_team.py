@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 
 from oncall_operator.api import OnCallTeamSpec, TeamRole
+from oncall_operator.translate import team as translate_team
 from oncall_operator.translate.identity import (
     ObjectIdentity,
     managed_description,
@@ -187,3 +188,20 @@ def test_membership_round_trip_from_spec_until_past_and_since_future() -> None:
 )
 def test_active_members_in_team_order(roles: list[TeamRole], expected: list[str]) -> None:
     assert [m.email for m in active_members(TEAM, TODAY, roles)] == expected
+
+
+def test_next_term_change_is_the_first_midnight_a_term_starts_ends_or_warns() -> None:
+    spec = OnCallTeamSpec.model_validate(
+        {
+            "members": [
+                {"email": "a@x.com", "since": "2026-12-10"},
+                {"email": "b@x.com", "until": "2026-12-20"},
+                {"email": "c@x.com"},
+            ]
+        }
+    )
+    at = translate_team.next_term_change
+    assert at(spec, dt.date(2026, 11, 1)) == dt.datetime(2026, 11, 20, tzinfo=dt.UTC)  # b warns
+    assert at(spec, dt.date(2026, 11, 20)) == dt.datetime(2026, 12, 10, tzinfo=dt.UTC)  # a joins
+    assert at(spec, dt.date(2026, 12, 10)) == dt.datetime(2026, 12, 21, tzinfo=dt.UTC)  # b leaves
+    assert at(spec, dt.date(2026, 12, 21)) is None

@@ -4,6 +4,7 @@ changed, post its Events, and remember when to look again."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -97,6 +98,7 @@ async def reconcile_object(
         memo["requeue_at"] = (
             time.monotonic() + outcome.requeue_after if outcome.requeue_after is not None else None
         )
+        memo["wake_at"] = outcome.wake_at
         result = reconcile_result(outcome)
         metrics = memo.get("metrics")
         if metrics is not None:
@@ -133,14 +135,28 @@ def reconcile_result(outcome: Outcome) -> str:
     return "error"
 
 
-def is_due(memo: kopf.Memo, fingerprint: Hashable) -> bool:
-    """Whether the quick timer should reconcile now: a referent changed, or a requeue fell due."""
+def is_due(memo: kopf.Memo, fingerprint: Hashable, now: dt.datetime | None = None) -> bool:
+    """Whether the quick timer should reconcile now (see `due_because`)."""
+    return due_because(memo, fingerprint, now) is not None
+
+
+def due_because(
+    memo: kopf.Memo, fingerprint: Hashable, now: dt.datetime | None = None
+) -> str | None:
+    """Why the quick timer should reconcile now, or None: a referent changed ("references"), a
+    requeue fell due ("requeue"), or the calendar moment the last reconcile asked to be woken
+    at has come ("wake-up": a handoff, a term starting or ending). `now` is the wall clock."""
     if "reference_fingerprint" not in memo:
-        return False  # the change handler has not run yet; it will
+        return None  # the change handler has not run yet; it will
+    wake_at: dt.datetime | None = memo.get("wake_at")
+    if wake_at is not None and (now or dt.datetime.now(dt.UTC)) >= wake_at:
+        return "wake-up"
     requeue_at = memo.get("requeue_at")
     if requeue_at is not None and time.monotonic() >= requeue_at:
-        return True
-    return bool(memo.get("reference_fingerprint") != fingerprint)
+        return "requeue"
+    if memo.get("reference_fingerprint") != fingerprint:
+        return "references"
+    return None
 
 
 def awaiting_own_write(body: kopf.Body, memo: kopf.Memo) -> bool:

@@ -1,7 +1,8 @@
 """The four handlers every kind has, registered from one description of the kind.
 
 Each kind gets: one level-based reconcile for resume/create/update, a drift timer, a quick
-timer that reconciles only when a referent changed in the indexes or a requeue fell due, and
+timer that reconciles only when a referent changed in the indexes, a requeue fell due or the
+moment the last reconcile asked to be woken at came (a handoff, a member's term), and
 deletion through the finalizer.
 """
 
@@ -18,7 +19,7 @@ from oncall_operator.api import GROUP, VERSION
 from oncall_operator.handlers.glue import (
     SETTINGS,
     delete_object,
-    is_due,
+    due_because,
     reconcile_object,
     references_in,
 )
@@ -113,8 +114,9 @@ def register(kind: KindHandlers) -> None:
         **kwargs: Any,
     ) -> None:
         refs = refs_of(namespace, kwargs)
-        if is_due(memo, kind.fingerprint(body.get("spec") or {}, refs)):
-            await run(body, patch, memo, logger, "references", refs)
+        because = due_because(memo, kind.fingerprint(body.get("spec") or {}, refs))
+        if because is not None:
+            await run(body, patch, memo, logger, because, refs)
 
     @kopf.on.delete(GROUP, VERSION, kind.plural, id=f"{kind.plural}-delete")
     async def on_delete(*, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:

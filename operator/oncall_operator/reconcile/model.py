@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -35,6 +36,9 @@ class Outcome:
     events: list[Event]
     requeue_after: float | None  # run again after N seconds; None: only the drift timer
     ready: bool
+    # The moment the object's status changes by the calendar alone (a handoff, a member's term
+    # starting or ending): the handlers reconcile it again then, ahead of any drift check.
+    wake_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

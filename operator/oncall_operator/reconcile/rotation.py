@@ -34,6 +34,7 @@ from oncall_operator.reconcile.status import StatusDraft, begin, listed
 from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
 from oncall_operator.translate import load
 from oncall_operator.translate import rotation as translate_rotation
+from oncall_operator.translate import team as translate_team
 from oncall_operator.translate.identity import ObjectIdentity
 
 __all__ = ["delete_rotation", "reconcile_rotation", "references_of"]
@@ -129,6 +130,8 @@ def _sync(
     explicit = {e.lower() for layer in spec.layers for e in layer.participants.emails or []}
     unknown = [e for e in resolved.unknown if e.lower() in explicit]
     _set_references(draft, spec, unknown)
+    if team.spec is not None:  # a fromTeam layer's people change as the team's terms do
+        draft.wake_at(translate_team.next_term_change(team.spec, today))
     empty = [name for name, ids in layer_user_ids.items() if not ids]
     if empty:
         draft.nothing_written(
@@ -181,7 +184,9 @@ def _sync(
             entries, emails, spec.business_hours, spec.time_zone, since, until
         )
     ]
-    draft.status["nextHandoff"] = conditions.rfc3339(next_handoff(spec, now))
+    handoff = next_handoff(spec, now)
+    draft.status["nextHandoff"] = conditions.rfc3339(handoff)
+    draft.wake_at(handoff)  # who is on call moves on then
 
     draft.synced("PagerDuty accepted every change.")
     if unknown:

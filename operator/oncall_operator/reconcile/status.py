@@ -32,6 +32,7 @@ class StatusDraft:
         self.status["observedGeneration"] = meta.generation
         self.status.setdefault("conditions", [])
         self.events: list[Event] = []
+        self.wake: dt.datetime | None = None
 
     def condition(self, condition_type: str, status: str, reason: str, message: str) -> None:
         self.status["conditions"] = conditions.set_condition(
@@ -77,12 +78,19 @@ class StatusDraft:
         else:
             self.event("Updated", f"Updated {what}: {details}.")
 
+    def wake_at(self, moment: dt.datetime | None) -> None:
+        """Reconcile this object again at `moment` (the earliest of all asked for wins): for
+        what changes by the calendar alone, such as a handoff or the start or end of a term."""
+        if moment is not None and (self.wake is None or moment < self.wake):
+            self.wake = moment
+
     def outcome(self, requeue_after: float | None = None) -> Outcome:
         return Outcome(
             status=self.status,
             events=self.events,
             requeue_after=requeue_after,
             ready=conditions.is_true(self.status["conditions"], conditions.READY),
+            wake_at=self.wake,
         )
 
     # The end states every kind shares

@@ -97,6 +97,7 @@ def _sync(
     draft.status["pages"] = {"outOfHoursLast30Days": pages}
 
     _set_conditions(draft, spec, resolved, pages)
+    draft.wake_at(translate_team.next_term_change(spec, draft.now.astimezone(dt.UTC).date()))
 
 
 def _sync_members(

@@ -91,3 +91,18 @@ def membership_changes(desired: Mapping[str, str], actual: Mapping[str, str]) ->
         change_role={u: r for u, r in desired.items() if u in actual and actual[u] != r},
         remove=[u for u in actual if u not in desired],
     )
+
+
+def next_term_change(spec: OnCallTeamSpec, today: dt.date) -> dt.datetime | None:
+    """The first UTC midnight after `today` at which a member's term starts, ends or starts to
+    count as expiring soon: the team's memberships and status change then by the calendar alone."""
+    dates: list[dt.date] = []
+    for member in spec.members:
+        if member.since is not None:
+            dates.append(member.since)
+        if member.until is not None:
+            dates += [member.until + dt.timedelta(days=1), member.until - EXPIRY_WARNING]
+    upcoming = [d for d in dates if d > today]
+    if not upcoming:
+        return None
+    return dt.datetime.combine(min(upcoming), dt.time(0), tzinfo=dt.UTC)
