@@ -203,7 +203,9 @@ class PagerDutyClient:
         return self._get_one(f"schedules/{schedule_id}", "schedule", params)
 
     def find_schedules(self, query: str) -> list[JSON]:
-        return self._list("schedules", {"query": query})
+        """Schedules whose name contains `query`, with their layers (the list omits them unless
+        asked, and never has final_schedule: NOTES.md, "Reading many objects at once")."""
+        return self._list("schedules", {"query": query, "include[]": ["schedule_layers"]})
 
     def create_schedule(self, schedule: JSON) -> JSON:
         return self._send("POST", "schedules", "schedule", schedule)

@@ -6,7 +6,7 @@
     POST   /_emulator/incidents    {"incidents": [{title, created_at, status, urgency, team_ids}]}
     PUT    /_emulator/faults       {"error_rate", "latency_seconds", "error_status"}
     POST   /_emulator/scripts      {"method", "path", "status", "body", "headers", "times"}
-    PUT    /_emulator/rate_limit   {"requests_per_minute": N}
+    PUT    /_emulator/rate_limit   {"requests_per_minute": N, "oncalls_requests_per_minute": M}
     POST   /_emulator/reset        wipe teams, schedules, policies, incidents, log, faults and
                                    scripts, restore the rate limit; keep users
 They need the same token as the PagerDuty endpoints.
@@ -88,7 +88,12 @@ class AdminRoutes:
 
     async def set_rate_limit(self, request: web.Request) -> web.Response:
         body = await _body(request)
-        _checked(lambda: self.controls.set_rate_limit(int(body["requests_per_minute"])))
+        oncalls = body.get("oncalls_requests_per_minute")
+        _checked(
+            lambda: self.controls.set_rate_limit(
+                int(body["requests_per_minute"]), None if oncalls is None else int(oncalls)
+            )
+        )
         return web.Response(status=204)
 
     async def reset(self, request: web.Request) -> web.Response:

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from oncall_testbed.emulator.control import DEFAULT_RATE_LIMIT
+from oncall_testbed.emulator.control import DEFAULT_ONCALLS_RATE_LIMIT, DEFAULT_RATE_LIMIT
 from oncall_testbed.emulator.server import EmulatorServer
 
 TOKEN_ENVIRONMENT = "PAGERDUTY_EMULATOR_TOKEN"  # noqa: S105 - a variable name, not a secret
@@ -47,6 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"requests per minute per token ({DEFAULT_RATE_LIMIT}, as PagerDuty)",
     )
     parser.add_argument(
+        "--oncalls-rate-limit",
+        type=int,
+        default=DEFAULT_ONCALLS_RATE_LIMIT,
+        metavar="N",
+        help="requests per minute per token to GET /oncalls, PagerDuty's own tighter limit "
+        f"(not published; default {DEFAULT_ONCALLS_RATE_LIMIT})",
+    )
+    parser.add_argument(
         "--openapi-spec",
         type=Path,
         metavar="FILE",
@@ -77,6 +85,7 @@ def main(args: argparse.Namespace) -> int:
             state_file=args.state,
             ca_file=args.ca_file,
             rate_limit_per_minute=args.rate_limit,
+            oncalls_rate_limit_per_minute=args.oncalls_rate_limit,
             tls_cert=args.tls_cert,
             tls_key=args.tls_key,
             spec_file=args.openapi_spec,

@@ -33,6 +33,11 @@ ADMIN_PREFIX = "/_emulator/"
 RATE_WINDOW_SECONDS = 60.0
 REQUEST_LOG_SIZE = 10_000  # the newest requests; a long-running demo must not grow forever
 DEFAULT_RATE_LIMIT = 960  # per minute per key (PagerDuty support docs, "REST API rate limits")
+# GET /oncalls has "its own, tighter" limit (PagerDuty support docs "REST API rate limits"; staff
+# in community thread 151) whose figure PagerDuty does not publish: a quarter of the account's
+# limit stands in for it, and both can be set.
+DEFAULT_ONCALLS_RATE_LIMIT = 240
+ONCALLS_PATH = "/oncalls"
 
 _log = logging.getLogger(__name__)
 
@@ -71,11 +76,18 @@ def _reason(status: int) -> str:
 class Controls:
     """Rate limit, faults, scripted responses and the request log of one emulator."""
 
-    def __init__(self, token: str, rate_limit_per_minute: int = DEFAULT_RATE_LIMIT) -> None:
+    def __init__(
+        self,
+        token: str,
+        rate_limit_per_minute: int = DEFAULT_RATE_LIMIT,
+        oncalls_rate_limit_per_minute: int = DEFAULT_ONCALLS_RATE_LIMIT,
+    ) -> None:
         self._token = token.encode()
         self._lock = threading.Lock()
         self._initial_rate_limit = self._rate_limit = rate_limit_per_minute
-        self._hits: dict[bytes, collections.deque[float]] = {}
+        self._initial_oncalls_limit = self._oncalls_limit = oncalls_rate_limit_per_minute
+        # Per key, and per (key, "/oncalls") for the on-call list's own limit.
+        self._hits: dict[bytes | tuple[bytes, str], collections.deque[float]] = {}
         self._error_rate = 0.0
         self._latency = 0.0
         self._error_status = 500
@@ -85,11 +97,15 @@ class Controls:
 
     # -- configuration (Python API and admin endpoints) ---------------------------------
 
-    def set_rate_limit(self, per_minute: int) -> None:
+    def set_rate_limit(self, per_minute: int, oncalls_per_minute: int | None = None) -> None:
         if per_minute < 1:
             raise ValueError("rate_limit: must be at least 1 request per minute")
+        if oncalls_per_minute is not None and oncalls_per_minute < 1:
+            raise ValueError("oncalls_rate_limit: must be at least 1 request per minute")
         with self._lock:
             self._rate_limit = per_minute
+            if oncalls_per_minute is not None:
+                self._oncalls_limit = oncalls_per_minute
             self._hits.clear()
 
     def set_faults(
@@ -127,6 +143,7 @@ class Controls:
         """Back to a quiet emulator: no faults or scripts, empty log, the initial rate limit."""
         with self._lock:
             self._rate_limit = self._initial_rate_limit
+            self._oncalls_limit = self._initial_oncalls_limit
             self._error_rate, self._latency, self._error_status = 0.0, 0.0, 500
             self._scripts.clear()
             self._log.clear()
@@ -143,23 +160,34 @@ class Controls:
         key = value.removeprefix("token=").encode() if scheme == "Token" else value.encode()
         return key if hmac.compare_digest(key, self._token) else None
 
-    def take(self, key: bytes) -> tuple[bool, dict[str, str]]:
-        """Count one request for `key`; (allowed, ratelimit-* headers)."""
+    def take(self, key: bytes, path: str = "") -> tuple[bool, dict[str, str]]:
+        """Count one request for `key`; (allowed, ratelimit-* headers). A request to /oncalls
+        must fit both the account's limit and the on-call list's own, tighter one."""
         with self._lock:
             moment = time.monotonic()
-            hits = self._hits.setdefault(key, collections.deque())
-            while hits and hits[0] <= moment - RATE_WINDOW_SECONDS:
-                hits.popleft()
-            allowed = len(hits) < self._rate_limit
+            limits: list[tuple[bytes | tuple[bytes, str], int]] = [(key, self._rate_limit)]
+            if path == ONCALLS_PATH:
+                limits.append(((key, ONCALLS_PATH), self._oncalls_limit))
+            windows = [(self._window(bucket, moment), limit) for bucket, limit in limits]
+            allowed = all(len(hits) < limit for hits, limit in windows)
             if allowed:
-                hits.append(moment)
+                for hits, _ in windows:
+                    hits.append(moment)
+            # The headers describe the tightest limit this request is under.
+            hits, limit = min(windows, key=lambda w: w[1] - len(w[0]))
             reset = math.ceil(hits[0] + RATE_WINDOW_SECONDS - moment) if hits else 0
             headers = {
-                "ratelimit-limit": str(self._rate_limit),
-                "ratelimit-remaining": str(max(self._rate_limit - len(hits), 0)),
+                "ratelimit-limit": str(limit),
+                "ratelimit-remaining": str(max(limit - len(hits), 0)),
                 "ratelimit-reset": str(max(reset, 1) if not allowed else reset),
             }
             return allowed, headers
+
+    def _window(self, bucket: bytes | tuple[bytes, str], moment: float) -> collections.deque[float]:
+        hits = self._hits.setdefault(bucket, collections.deque())
+        while hits and hits[0] <= moment - RATE_WINDOW_SECONDS:
+            hits.popleft()
+        return hits
 
     def next_fault(self, request: web.Request) -> tuple[web.Response | None, float]:
         """A scripted or random error response for this request (or None) and latency to add."""
@@ -208,7 +236,7 @@ async def _answer(
         return ApiError(401, AUTHENTICATION_FAILED, "Unauthorized").response()
     if is_admin:
         return await _handled(request, handler, {})
-    allowed, headers = controls.take(key)
+    allowed, headers = controls.take(key, request.path)
     if not allowed:
         return ApiError(429, RATE_LIMITED, "Rate Limit Exceeded").response(headers)
     fault, latency = controls.next_fault(request)

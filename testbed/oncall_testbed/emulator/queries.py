@@ -50,6 +50,11 @@ def ids(request: web.Request, name: str) -> set[str]:
     return set(request.query.getall(f"{name}[]", []))
 
 
+def includes(request: web.Request) -> set[str]:
+    """What `include[]=…` asks to add to each object."""
+    return set(request.query.getall("include[]", []))
+
+
 def int_query(request: web.Request, name: str, default: int) -> int:
     raw = request.query.get(name)
     if raw is None:

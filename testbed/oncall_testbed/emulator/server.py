@@ -20,6 +20,7 @@ from aiohttp import web
 
 from oncall_testbed.emulator.admin import AdminRoutes
 from oncall_testbed.emulator.control import (
+    DEFAULT_ONCALLS_RATE_LIMIT,
     DEFAULT_RATE_LIMIT,
     Controls,
     ScriptedResponse,
@@ -45,6 +46,7 @@ class EmulatorServer:
         state_file: str | Path | None = None,
         ca_file: str | Path | None = None,
         rate_limit_per_minute: int = DEFAULT_RATE_LIMIT,
+        oncalls_rate_limit_per_minute: int = DEFAULT_ONCALLS_RATE_LIMIT,
         tls_cert: str | Path | None = None,
         tls_key: str | Path | None = None,
         spec_file: Path | None = None,
@@ -62,7 +64,7 @@ class EmulatorServer:
         self.account.load()
         if users:
             self.account.seed_users(users)
-        self.controls = Controls(token, rate_limit_per_minute)
+        self.controls = Controls(token, rate_limit_per_minute, oncalls_rate_limit_per_minute)
         self._validator = BodyValidator(spec_file) if spec_file else BodyValidator()
         self._clock = clock
         self._tls_names = tuple(tls_names)
@@ -217,8 +219,9 @@ class EmulatorServer:
         script = ScriptedResponse(method.upper(), path, status, body, headers, times)
         self.controls.script_response(script)
 
-    def set_rate_limit(self, n: int) -> None:
-        self.controls.set_rate_limit(n)
+    def set_rate_limit(self, n: int, oncalls: int | None = None) -> None:
+        """Requests per minute per key, and (when given) the tighter limit of GET /oncalls."""
+        self.controls.set_rate_limit(n, oncalls)
 
     def reset(self) -> None:
         """Wipe teams, schedules, policies, incidents, the log, faults, scripts; keep users.
