@@ -35,6 +35,7 @@ UNAUTHORIZED: Final = "Unauthorized"
 DELETING: Final = "Deleting"
 NO_PARTICIPANTS: Final = "NoParticipants"
 REFERENCES_UNRESOLVED: Final = "ReferencesUnresolved"
+OWNED_ELSEWHERE: Final = "OwnedElsewhere"
 
 # Reasons of ReferencesResolved
 RESOLVED: Final = "Resolved"

@@ -190,6 +190,19 @@ def test_references_in_reads_one_namespace() -> None:
     assert glue.references_in("empty", {}, {}).teams == {}  # type: ignore[arg-type]
 
 
+def test_references_in_gathers_the_claims_of_every_namespace_and_kind() -> None:
+    refs = glue.references_in(
+        "oncall",
+        {},  # type: ignore[arg-type]
+        {},  # type: ignore[arg-type]
+        [
+            {"PT1": ["a/OnCallTeam/t"]},  # type: ignore[list-item]
+            {"PS1": ["b/Rotation/r"], "PT1": ["c/Rotation/odd"]},  # type: ignore[list-item]
+        ],
+    )
+    assert refs.claims == {"PT1": ["a/OnCallTeam/t", "c/Rotation/odd"], "PS1": ["b/Rotation/r"]}
+
+
 def body(status: dict[str, Any], resource_version: str = "1") -> kopf.Body:
     return kopf.Body(
         {

@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import kopf
@@ -59,11 +59,17 @@ def references_in(
     namespace: str,
     team_index: kopf.Index[str, TeamInfo],
     rotation_index: kopf.Index[str, RotationInfo],
+    claim_indexes: Sequence[kopf.Index[str, str]] = (),
 ) -> References:
-    """What the indexes know about the teams and rotations of one namespace."""
+    """What the indexes know about the teams and rotations of one namespace, and every claim."""
+    claims: dict[str, list[str]] = {}
+    for index in claim_indexes:
+        for pagerduty_id in index:
+            claims.setdefault(pagerduty_id, []).extend(index.get(pagerduty_id, []))
     return References(
         teams={info.name: info for info in team_index.get(namespace, [])},
         rotations={info.name: info for info in rotation_index.get(namespace, [])},
+        claims=claims,
     )
 
 

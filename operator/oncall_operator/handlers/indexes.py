@@ -1,4 +1,5 @@
-"""In-memory indexes of teams and rotations by namespace, so referrers resolve names without API calls."""
+"""In-memory indexes: teams and rotations by namespace, so referrers resolve names without API
+calls, and every resource's claimed PagerDuty id, so no two resources manage one object."""
 
 from __future__ import annotations
 
@@ -40,3 +41,31 @@ def rotation_index(
             name=name, pagerduty_id=_pagerduty_id(body), ready=is_ready(body)
         )
     }
+
+
+# PagerDuty id -> the resources (any namespace) whose status claims it: one owner per object.
+def _claim(kind: str, body: kopf.Body, namespace: str | None, name: str) -> dict[str, str]:
+    found = _pagerduty_id(body)
+    return {found: f"{namespace or ''}/{kind}/{name}"} if found else {}
+
+
+@kopf.index(GROUP, VERSION, "oncallteams", id="team_claims")
+def team_claims(*, body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[str, str]:
+    return _claim("OnCallTeam", body, namespace, name)
+
+
+@kopf.index(GROUP, VERSION, "rotations", id="rotation_claims")
+def rotation_claims(
+    *, body: kopf.Body, namespace: str | None, name: str, **_: Any
+) -> dict[str, str]:
+    return _claim("Rotation", body, namespace, name)
+
+
+@kopf.index(GROUP, VERSION, "escalationpolicies", id="escalation_policy_claims")
+def escalation_policy_claims(
+    *, body: kopf.Body, namespace: str | None, name: str, **_: Any
+) -> dict[str, str]:
+    return _claim("EscalationPolicy", body, namespace, name)
+
+
+CLAIM_INDEXES = ("team_claims", "rotation_claims", "escalation_policy_claims")

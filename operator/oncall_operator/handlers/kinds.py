@@ -23,6 +23,7 @@ from oncall_operator.handlers.glue import (
     reconcile_object,
     references_in,
 )
+from oncall_operator.handlers.indexes import CLAIM_INDEXES
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, References
 
@@ -62,7 +63,12 @@ def register(kind: KindHandlers) -> None:
         )
 
     def refs_of(namespace: str | None, indexes: Mapping[str, Any]) -> References:
-        return references_in(namespace or "", indexes["team_index"], indexes["rotation_index"])
+        return references_in(
+            namespace or "",
+            indexes["team_index"],
+            indexes["rotation_index"],
+            [indexes[name] for name in CLAIM_INDEXES],
+        )
 
     @kopf.on.resume(GROUP, VERSION, kind.plural, id=f"{kind.plural}-reconcile")
     @kopf.on.create(GROUP, VERSION, kind.plural, id=f"{kind.plural}-reconcile")

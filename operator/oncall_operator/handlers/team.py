@@ -20,7 +20,7 @@ def _reconcile(
     refs: References,
     now: dt.datetime,
 ) -> Outcome:
-    return domain.reconcile_team(client, meta, spec, status, now)
+    return domain.reconcile_team(client, meta, spec, status, now, refs)
 
 
 def _no_referents(spec: Mapping[str, Any], refs: References) -> Hashable:

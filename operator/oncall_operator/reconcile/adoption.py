@@ -3,6 +3,11 @@
 In order: the object named by spec.pagerduty.id (adopt it); the one in status.pagerduty.id; an
 object of the same name whose description carries this resource's managed marker (made by an
 earlier reconcile whose status was never written); otherwise none, and the caller creates it.
+
+One owner per PagerDuty object: an object found through spec.pagerduty.id or status.pagerduty.id
+that carries another resource's managed marker, or that another resource of the same kind claims
+in its status.pagerduty.id, is refused with OwnedElsewhere before anything is written; and a
+deletion never deletes an object whose marker names another resource.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oncall_operator.pagerduty.errors import NotFound, PagerDutyError
-from oncall_operator.reconcile.errors import AdoptionFailed, retry_deletion
+from oncall_operator.reconcile.errors import AdoptionFailed, OwnedElsewhere, retry_deletion
 from oncall_operator.reconcile.model import Event, ObjectMeta
 from oncall_operator.reconcile.status import StatusDraft, is_paused
 from oncall_operator.translate.identity import ObjectIdentity, managed_identity
@@ -36,8 +41,58 @@ def locate(
     name: str,
     spec_id: str | None,
     draft: StatusDraft,
+    claims: Mapping[str, Sequence[str]] | None = None,
 ) -> PagerDutyObject | None:
-    """The existing PagerDuty object of this resource, or None when it has to be created."""
+    """The existing PagerDuty object of this resource, or None when it has to be created.
+
+    Raises OwnedElsewhere when that object belongs to another resource (see the module's doc).
+    """
+    events_before = len(draft.events)
+    found = _locate(kind, identity, name, spec_id, draft)
+    if found is not None:
+        try:
+            _refuse_if_owned_elsewhere(kind, identity, found, claims or {}, draft)
+        except OwnedElsewhere:
+            del draft.events[events_before:]  # a refused adoption is no adoption
+            raise
+    return found
+
+
+def _refuse_if_owned_elsewhere(
+    kind: PagerDutyKind,
+    identity: ObjectIdentity,
+    found: PagerDutyObject,
+    claims: Mapping[str, Sequence[str]],
+    draft: StatusDraft,
+) -> None:
+    object_id = str(found["id"])
+    marked = managed_identity(found.get("description"))
+    if marked is not None and marked != identity:
+        owner = f"{marked} (the managed marker in its description)"
+    else:
+        others = sorted(
+            claimant
+            for claimant in claims.get(object_id) or ()
+            if claimant != str(identity) and claimant.split("/")[1:2] == [identity.kind]
+        )
+        if not others:
+            return
+        owner = f"{others[0]} (its status.pagerduty.id)"
+    if draft.pagerduty_id == object_id:
+        draft.status.pop("pagerduty", None)  # never ours: deleting this resource leaves it alone
+    raise OwnedElsewhere(
+        f"PagerDuty {kind.label} {object_id} is owned by {owner}; nothing was written to it, "
+        "and deleting this resource will not delete it."
+    )
+
+
+def _locate(
+    kind: PagerDutyKind,
+    identity: ObjectIdentity,
+    name: str,
+    spec_id: str | None,
+    draft: StatusDraft,
+) -> PagerDutyObject | None:
     if spec_id:
         try:
             found = kind.get(spec_id)
@@ -103,6 +158,10 @@ def delete_managed(
             if made_by_us is None:
                 return []
             known_id = str(made_by_us["id"])
+        else:
+            owner = managed_identity(kind.get(str(known_id)).get("description"))
+            if owner is not None and owner != identity:
+                return [Event("Normal", "Orphaned", f"{left}: it is owned by {owner}.")]
         kind.delete(str(known_id))
     except NotFound:
         return [Event("Normal", "Deleted", f"PagerDuty {kind.label} {known_id} was already gone.")]

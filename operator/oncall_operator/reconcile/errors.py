@@ -57,6 +57,10 @@ class AdoptionFailed(Exception):
     """spec.pagerduty.id names an object PagerDuty does not have."""
 
 
+class OwnedElsewhere(AdoptionFailed):
+    """The PagerDuty object belongs to another resource (its managed marker or its status)."""
+
+
 @dataclass(frozen=True)
 class Failure:
     """How a failed reconcile shows in the status and when to try again."""
@@ -92,6 +96,8 @@ def failure_of(
     now: dt.datetime,
 ) -> Failure:
     """Map an error raised while `doing` (e.g. "updating the PagerDuty schedule") to a Failure."""
+    if isinstance(error, OwnedElsewhere):
+        return Failure(conditions.OWNED_ELSEWHERE, str(error), None)
     if isinstance(error, AdoptionFailed):
         return Failure(conditions.PAGERDUTY_ERROR, str(error), None)
     if isinstance(error, RateLimited):

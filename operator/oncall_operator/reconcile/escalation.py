@@ -125,7 +125,7 @@ def _sync(
     name = spec.display_name or meta.name
     spec_id = spec.pagerduty.id if spec.pagerduty else None
     doing.append("reading the PagerDuty escalation policy")
-    existing = locate(policies_of(client), identity, name, spec_id, draft)
+    existing = locate(policies_of(client), identity, name, spec_id, draft, refs.claims)
     desired = translate_escalation.escalation_policy_doc(
         identity, spec, schedule_ids, resolved.user_ids, team_id
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -66,3 +66,6 @@ class References:
 
     teams: Mapping[str, TeamInfo] = field(default_factory=dict)
     rotations: Mapping[str, RotationInfo] = field(default_factory=dict)
+    # PagerDuty id -> "namespace/Kind/name" of every resource (any namespace) whose
+    # status.pagerduty.id claims it; one owner per PagerDuty object.
+    claims: Mapping[str, Sequence[str]] = field(default_factory=dict)

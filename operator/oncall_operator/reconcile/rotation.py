@@ -18,7 +18,7 @@ onCall, nextHandoff and load are read over 28 days from the latest handoff of an
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,7 +82,7 @@ def reconcile_rotation(
         return draft.waiting_for_references(str(waiting))
     doing = ["looking up the participants' PagerDuty users"]
     try:
-        _sync(client, draft, parsed, team, doing)
+        _sync(client, draft, parsed, team, doing, refs.claims)
     except InvalidSpec as error:
         return draft.invalid(error)
     except (PagerDutyError, AdoptionFailed) as error:
@@ -114,6 +114,7 @@ def _sync(
     spec: RotationSpec,
     team: TeamReference,
     doing: list[str],
+    claims: Mapping[str, Sequence[str]],
 ) -> None:
     now = draft.now
     today = now.astimezone(dt.UTC).date()
@@ -146,7 +147,7 @@ def _sync(
     name = spec.display_name or meta.name
     spec_id = spec.pagerduty.id if spec.pagerduty else None
     doing.append("reading the PagerDuty schedule")
-    existing = locate(schedules_of(client), identity, name, spec_id, draft)
+    existing = locate(schedules_of(client), identity, name, spec_id, draft, claims)
     try:
         desired = translate_rotation.schedule_doc(
             identity, spec, layer_user_ids, existing, now, team.pagerduty_id

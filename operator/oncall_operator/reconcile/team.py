@@ -10,7 +10,7 @@ policies use a team once it exists in PagerDuty, so one unknown email does not s
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from oncall_operator import conditions
@@ -19,7 +19,7 @@ from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import PagerDutyError
 from oncall_operator.reconcile.adoption import PagerDutyKind, delete_managed, locate
 from oncall_operator.reconcile.errors import AdoptionFailed
-from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome
+from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, References
 from oncall_operator.reconcile.status import StatusDraft, begin, listed
 from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
 from oncall_operator.translate import load
@@ -45,27 +45,35 @@ def reconcile_team(
     spec: Mapping[str, Any],
     status: Mapping[str, Any],
     now: dt.datetime,
+    refs: References | None = None,
 ) -> Outcome:
-    """Make PagerDuty's team and memberships match the spec; return the full new status."""
+    """Make PagerDuty's team and memberships match the spec; return the full new status.
+
+    Of `refs` only the claims matter: a team depends on no other resource.
+    """
     draft, parsed = begin(OnCallTeamSpec, meta, spec, status, now)
     if parsed is None:
         return draft.outcome()
     doing = ["reading the PagerDuty team"]
     try:
-        _sync(client, draft, parsed, doing)
+        _sync(client, draft, parsed, doing, (refs or References()).claims)
     except (PagerDutyError, AdoptionFailed) as error:
         return draft.failed_while(error, doing[-1])
     return draft.outcome()
 
 
 def _sync(
-    client: PagerDutyClient, draft: StatusDraft, spec: OnCallTeamSpec, doing: list[str]
+    client: PagerDutyClient,
+    draft: StatusDraft,
+    spec: OnCallTeamSpec,
+    doing: list[str],
+    claims: Mapping[str, Sequence[str]],
 ) -> None:
     meta = draft.meta
     identity = ObjectIdentity(namespace=meta.namespace, kind=KIND, name=meta.name)
     desired = translate_team.team_doc(identity, spec)
     spec_id = spec.pagerduty.id if spec.pagerduty else None
-    existing = locate(teams_of(client), identity, desired["name"], spec_id, draft)
+    existing = locate(teams_of(client), identity, desired["name"], spec_id, draft, claims)
     if existing is None:
         doing.append("creating the PagerDuty team")
         team = client.create_team(desired)
