@@ -1,7 +1,8 @@
 """Every setting of the operator, typed, in one place: read from the environment by pydantic-settings.
 
 `OperatorSettings` (ONCALL_*) shapes the operator; `PagerDutySettings` (PAGERDUTY_*) reaches the
-account. Both are read once at start. A bad value stops the operator with a `SettingsError` that
+account. Both are read once at start (the token file, PAGERDUTY_API_TOKEN_FILE, is re-read by the
+client whenever it changes). A bad value stops the operator with a `SettingsError` that
 names the variable and the value (never the token's).
 """
 
@@ -101,6 +102,8 @@ class PagerDutySettings(_EnvironmentSettings):
     ENV_PREFIX: ClassVar[str] = "PAGERDUTY_"
 
     api_token: SecretStr | None = None
+    # A file holding the token (a mounted Secret); the client re-reads it when it changes.
+    api_token_file: Path | None = None
     api_url: str = DEFAULT_API_URL
     ca_file: Path | None = None
     rate_limit: int = DEFAULT_RATE_LIMIT
@@ -115,12 +118,20 @@ class PagerDutySettings(_EnvironmentSettings):
             )
         return value
 
-    def token(self) -> str:
-        """The API token; a `SettingsError` naming the variable when there is none."""
+    def token(self) -> str | Path:
+        """The API token, or the file that holds it; a `SettingsError` naming the variables when
+        there is neither or both."""
         token = self.api_token.get_secret_value().strip() if self.api_token else ""
+        if token and self.api_token_file:
+            raise SettingsError(
+                "PAGERDUTY_API_TOKEN and PAGERDUTY_API_TOKEN_FILE are both set: "
+                "give the token one way only (in Kubernetes, the file from a mounted Secret)"
+            )
+        if self.api_token_file:
+            return self.api_token_file
         if not token:
             raise SettingsError(
                 "PAGERDUTY_API_TOKEN is not set: give the operator a PagerDuty REST API token "
-                "(in Kubernetes, from a Secret through the environment)"
+                "(in Kubernetes, PAGERDUTY_API_TOKEN_FILE naming a file of a mounted Secret)"
             )
         return token

@@ -189,11 +189,12 @@ class Demo:
         )
 
     def example_manifests(self) -> list[Path]:
-        """Every manifest under examples/ except the emulator's users file; namespaces first."""
+        """Every manifest of on-call objects under examples/, namespaces first; not the emulator's
+        users file, not the adopt example, not installation examples (External Secrets, ...)."""
         files = sorted(
             p
             for p in self.examples.rglob("*.yaml")
-            if p.name != "users.yaml" and "adopt" not in p.parts
+            if p.name != "users.yaml" and "adopt" not in p.parts and _only_oncall_objects(p)
         )
         return sorted(files, key=lambda p: (not _has_kind(p, "Namespace"), str(p)))
 
@@ -296,6 +297,15 @@ class Demo:
         except ProcessLookupError:
             pass
         pid_file.unlink(missing_ok=True)
+
+
+def _only_oncall_objects(path: Path) -> bool:
+    """Every document is an oncall.dev object or a Namespace (what the demo's cluster serves)."""
+    docs = [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+    return bool(docs) and all(
+        str(doc.get("apiVersion", "")).startswith("oncall.dev/") or doc.get("kind") == "Namespace"
+        for doc in docs
+    )
 
 
 def _has_kind(path: Path, kind: str) -> bool:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from oncall_testbed.controlplane import Binaries
-from oncall_testbed.demo import _people_between
+from oncall_testbed.demo import Demo, _people_between
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -68,3 +68,13 @@ def test_demo_brings_every_example_to_ready_and_stops(
         subprocess.run(
             [*command, "--down"], cwd=REPO, env=env, capture_output=True, timeout=120, check=False
         )
+
+
+def test_demo_applies_the_on_call_examples_and_no_installation_example() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    applied = Demo(Path("/nonexistent-demo-dir"), examples).example_manifests()
+    top = {path.relative_to(examples).parts[0] for path in applied}
+
+    assert top == {"virtual-team", "features"}
+    assert "kind: Namespace" in applied[0].read_text()
+    assert not [p for p in applied if "adopt" in p.parts or p.name == "users.yaml"]

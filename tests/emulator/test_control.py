@@ -163,3 +163,34 @@ async def test_a_failing_handler_answers_a_pagerduty_style_500() -> None:
     assert isinstance(response, web.Response) and response.body is not None
     assert (response.status, response.headers["ratelimit-limit"]) == (500, "1")
     assert json.loads(bytes(response.body)) == {"error": {"message": "Internal Server Error"}}
+
+
+def test_a_rotated_token_refuses_the_old_one_until_reset(
+    pd: httpx2.Client, emulator: EmulatorServer
+) -> None:
+    # A deleted key is refused with 401 (NOTES.md: "Statuses 400, 401, ..."; errors.py code 2006).
+    original = emulator.token
+    emulator.set_token("rotated-token")
+    refused = pd.get("/teams")
+    with httpx2.Client(
+        base_url=emulator.base_url,
+        headers={"Authorization": "Token token=rotated-token"},
+        verify=ssl.create_default_context(cafile=str(emulator.ca_file)),
+    ) as rotated:
+        accepted = rotated.get("/teams")
+    emulator.reset()
+
+    assert (refused.status_code, accepted.status_code) == (401, 200)
+    assert emulator.token == original
+    assert pd.get("/teams").status_code == 200
+
+
+def test_token_endpoint_rotates_the_key_over_http(
+    own_pd: httpx2.Client, own_emulator: EmulatorServer
+) -> None:
+    assert own_pd.put("/_emulator/token", json={"token": ""}).status_code == 400
+    assert own_pd.put("/_emulator/token", json={"token": "next"}).status_code == 204
+    assert own_pd.get("/teams").status_code == 401
+    assert own_pd.get("/_emulator/requests").status_code == 401, "admin needs the new key too"
+    own_pd.headers["Authorization"] = "Token token=next"
+    assert own_pd.get("/teams").status_code == 200

@@ -16,6 +16,10 @@ EXIT_WITHIN_SECONDS = 60
     [
         ({"PAGERDUTY_API_TOKEN": ""}, "PAGERDUTY_API_TOKEN is not set"),
         (
+            {"PAGERDUTY_API_TOKEN_FILE": "/nonexistent/pagerduty/token"},
+            "the API token file '/nonexistent/pagerduty/token' cannot be read",
+        ),
+        (
             {"PAGERDUTY_API_TOKEN": "t0k3n-not-to-be-shown", "PAGERDUTY_RATE_LIMIT": "lots"},
             "PAGERDUTY_RATE_LIMIT='lots' is not a whole number",
         ),

@@ -26,6 +26,7 @@ from tests.ship.manifests import (
     find_kubectl,
     kustomization_resources,
     kustomize,
+    load_documents,
     of_kinds,
     only,
 )
@@ -122,9 +123,15 @@ def test_container_is_locked_down(base: list[Manifest]) -> None:
 def test_only_writable_path_is_an_emptydir_on_tmp(base: list[Manifest]) -> None:
     pod = only(base, "Deployment")["spec"]["template"]["spec"]
     mounts = operator_container(base)["volumeMounts"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    writable = [m["mountPath"] for m in mounts if not m.get("readOnly")]
 
-    assert [m["mountPath"] for m in mounts] == ["/tmp"]
-    assert all("emptyDir" in volume for volume in pod["volumes"])
+    assert writable == ["/tmp"]
+    assert "emptyDir" in volumes[next(m["name"] for m in mounts if m["mountPath"] == "/tmp")]
+    for mount in mounts:
+        if mount["mountPath"] != "/tmp":
+            assert mount["readOnly"] is True
+            assert set(volumes[mount["name"]]) & {"secret", "configMap"}, mount
 
 
 def test_probes_hit_kopfs_liveness_endpoint_on_the_port_the_image_serves(
@@ -163,15 +170,57 @@ def test_resources_have_requests_and_limits(base: list[Manifest]) -> None:
     assert set(resources["limits"]) >= {"memory"}
 
 
-def test_token_comes_from_a_secret_and_no_env_value_holds_a_secret(base: list[Manifest]) -> None:
-    env = env_of(operator_container(base))
+def token_file_volume(manifests: list[Manifest]) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """PAGERDUTY_API_TOKEN_FILE, the mount holding it and that mount's volume."""
+    pod = only(manifests, "Deployment", "oncall-operator")["spec"]["template"]["spec"]
+    container = operator_container(manifests)
+    token_file = Path(env_of(container)["PAGERDUTY_API_TOKEN_FILE"])
+    (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == str(token_file.parent)]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    return token_file, mount, volume
 
-    assert env["PAGERDUTY_API_TOKEN"] == {
-        "secretKeyRef": {"name": "pagerduty-api-token", "key": "token"}
-    }
+
+def test_token_is_a_file_of_the_mounted_secret_and_no_env_value_holds_a_secret(
+    base: list[Manifest],
+) -> None:
+    env = env_of(operator_container(base))
+    token_file, mount, volume = token_file_volume(base)
+    pod = only(base, "Deployment")["spec"]["template"]["spec"]
+
+    assert "PAGERDUTY_API_TOKEN" not in env, "the file, so that a rotated Secret is seen"
+    assert volume["secret"]["secretName"] == "pagerduty-api-token"
+    assert volume["secret"]["items"] == [{"key": "token", "path": token_file.name}]
+    assert "subPath" not in mount, "a subPath mount never sees the Secret change"
+    assert mount["readOnly"] is True
+    # Readable by the pod's group only, which is the non-root user's.
+    assert volume["secret"]["defaultMode"] == 0o440
+    assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
     for name, value in env.items():
-        if re.search("TOKEN|SECRET|PASSWORD|KEY", name):
+        if re.search("SECRET|PASSWORD|KEY", name) or name == "PAGERDUTY_API_TOKEN":
             assert isinstance(value, dict), f"{name} must come from a Secret, not a literal"
+
+
+def test_external_secrets_example_makes_the_secret_the_operator_mounts(
+    base: list[Manifest],
+) -> None:
+    token_file, _, volume = token_file_volume(base)
+    docs = load_documents([REPO / "examples" / "external-secrets" / "external-secret.yaml"])
+    store = only(docs, "SecretStore")
+    external = only(docs, "ExternalSecret")
+
+    assert {d["apiVersion"] for d in docs} == {"external-secrets.io/v1"}
+    assert external["metadata"]["namespace"] == store["metadata"]["namespace"] == OPERATOR_NAMESPACE
+    assert external["spec"]["secretStoreRef"] == {"kind": "SecretStore", "name": "pagerduty"}
+    assert external["spec"]["target"]["name"] == volume["secret"]["secretName"]
+    (item,) = volume["secret"]["items"]
+    assert [d["secretKey"] for d in external["spec"]["data"]] == [item["key"]]
+    assert item["path"] == token_file.name
+
+
+def test_rendered_secret_mode_is_octal_0440(kubectl: str) -> None:
+    _, _, volume = token_file_volume(kustomize(BASE, kubectl))
+
+    assert volume["secret"]["defaultMode"] == 288 == 0o440
 
 
 def test_base_runs_kopf_standalone_on_every_namespace(base: list[Manifest]) -> None:

@@ -15,6 +15,7 @@ from oncall_operator.pagerduty.errors import (
     Unauthorized,
     Unavailable,
 )
+from oncall_operator.pagerduty.token import TokenSource
 from oncall_operator.settings import DEFAULT_API_URL
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "PagerDutyClient",
     "PagerDutyError",
     "RateLimited",
+    "TokenSource",
     "Unauthorized",
     "Unavailable",
 ]

@@ -2,8 +2,10 @@
 
 The library speaks HTTP (auth header, Accept header, base URL); this module owns everything the
 operator depends on: envelopes, pagination, one shared rate limiter, bounded retries that honour
-`ratelimit-reset`, and errors as our own types. The token lives only inside the library's auth
-object: it is never logged, put in an exception or shown by repr().
+`ratelimit-reset`, and errors as our own types. The token comes from a `TokenSource` (a string,
+or a file re-read when it changes and after a 401, so a rotated Secret needs no restart) and
+lives only there and inside the library's auth object: it is never logged, put in an exception or
+shown by repr().
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 import httpx2
@@ -30,6 +33,7 @@ from oncall_operator.pagerduty.errors import (
     Unavailable,
 )
 from oncall_operator.pagerduty.ratelimit import RateLimiter
+from oncall_operator.pagerduty.token import TokenSource
 from oncall_operator.settings import DEFAULT_API_URL, PagerDutySettings
 
 EU_API_URL = "https://api.eu.pagerduty.com"
@@ -55,7 +59,7 @@ class PagerDutyClient:
 
     def __init__(
         self,
-        token: str,
+        token: str | TokenSource,
         *,
         api_url: str = DEFAULT_API_URL,
         ca_file: str | None = None,
@@ -67,9 +71,9 @@ class PagerDutyClient:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """`clock` and `sleep` are injectable so tests can see waits without waiting."""
-        if not token:
-            raise ValueError("a PagerDuty API token is required")
+        """`token`: the token, or a `TokenSource` that may change it (a file). `clock` and `sleep`
+        are injectable so tests can see waits without waiting."""
+        self._tokens = token if isinstance(token, TokenSource) else TokenSource.fixed(token)
         if max_retries < 0:
             raise ValueError(f"max_retries must be 0 or more, not {max_retries}")
         if timeout_seconds <= 0:
@@ -89,7 +93,9 @@ class PagerDutyClient:
             except (OSError, ssl.SSLError) as error:
                 raise ValueError(f"CA file {ca_file!r} cannot be loaded: {error}") from None
         try:
-            self._api = pagerduty.RestApiV2Client(token, base_url=self.api_url, verify=verify)
+            self._api = pagerduty.RestApiV2Client(
+                self._tokens.current(), base_url=self.api_url, verify=verify
+            )
         except pagerduty.UrlError as error:
             raise ValueError(f"PagerDuty API URL {self.api_url!r} is not usable: {error}") from None
         # Passed straight to httpx2, which takes float seconds; the library annotates it int.
@@ -109,8 +115,9 @@ class PagerDutyClient:
     def from_settings(
         cls, settings: PagerDutySettings, hooks: ClientHooks | None = None
     ) -> PagerDutyClient:
+        token = settings.token()
         return cls(
-            settings.token(),
+            TokenSource.from_file(token) if isinstance(token, Path) else token,
             api_url=settings.api_url,
             ca_file=str(settings.ca_file) if settings.ca_file else None,
             requests_per_minute=settings.rate_limit,
@@ -293,10 +300,12 @@ class PagerDutyClient:
     ) -> JSON:
         """One API call with bounded retries; returns the decoded body ({} for 204)."""
         attempt = 0
+        reauthenticated = False
         while True:
             waited = self._limiter.acquire()
             if waited and self._hooks:
                 self._hooks.rate_limit_waited(waited)
+            token = self._use_current_token()
             started = time.monotonic()
             status: int | None = None
             response: httpx2.Response | None = None
@@ -316,6 +325,12 @@ class PagerDutyClient:
             log.debug("%s %s -> %s (%.2fs)", method, path, status or "no response", elapsed)
             if response is not None and response.is_success:
                 return _decode(response) if response.status_code != 204 else {}
+            if response is not None and response.status_code == 401 and not reauthenticated:
+                # A rotated token: the file may hold a new one (or another thread read it already).
+                self._tokens.reread()
+                if self._tokens.current() != token:
+                    reauthenticated = True
+                    continue
             retry_in = self._retry_delay(response, attempt)
             rate_limited = response is not None and response.status_code == 429
             if rate_limited and retry_in is not None:
@@ -333,6 +348,14 @@ class PagerDutyClient:
                     path=path,
                 )
             raise _error_for(response, method, path, attempt + 1)
+
+    def _use_current_token(self) -> str:
+        """The token this request sends: the source's current one, handed to the library."""
+        token = self._tokens.current()
+        auth = self._api.auth_method
+        if auth.secret != token:
+            auth.secret = token
+        return token
 
     def _retry_delay(self, response: httpx2.Response | None, attempt: int) -> float | None:
         """Seconds to wait before retrying, or None when retrying cannot help."""

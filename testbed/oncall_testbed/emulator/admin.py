@@ -7,8 +7,9 @@
     PUT    /_emulator/faults       {"error_rate", "latency_seconds", "error_status"}
     POST   /_emulator/scripts      {"method", "path", "status", "body", "headers", "times"}
     PUT    /_emulator/rate_limit   {"requests_per_minute": N, "oncalls_requests_per_minute": M}
+    PUT    /_emulator/token        {"token": "..."}: accept only this token from now on (rotation)
     POST   /_emulator/reset        wipe teams, schedules, policies, incidents, log, faults and
-                                   scripts, restore the rate limit; keep users
+                                   scripts, restore the rate limit and token; keep users
 They need the same token as the PagerDuty endpoints.
 """
 
@@ -38,6 +39,7 @@ class AdminRoutes:
         r.add_put("/_emulator/faults", self.set_faults)
         r.add_post("/_emulator/scripts", self.script_response)
         r.add_put("/_emulator/rate_limit", self.set_rate_limit)
+        r.add_put("/_emulator/token", self.set_token)
         r.add_post("/_emulator/reset", self.reset)
 
     async def get_requests(self, request: web.Request) -> web.Response:
@@ -94,6 +96,11 @@ class AdminRoutes:
                 int(body["requests_per_minute"]), None if oncalls is None else int(oncalls)
             )
         )
+        return web.Response(status=204)
+
+    async def set_token(self, request: web.Request) -> web.Response:
+        body = await _body(request)
+        _checked(lambda: self.controls.set_token(str(body["token"])))
         return web.Response(status=204)
 
     async def reset(self, request: web.Request) -> web.Response:

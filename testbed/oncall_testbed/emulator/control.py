@@ -82,7 +82,7 @@ class Controls:
         rate_limit_per_minute: int = DEFAULT_RATE_LIMIT,
         oncalls_rate_limit_per_minute: int = DEFAULT_ONCALLS_RATE_LIMIT,
     ) -> None:
-        self._token = token.encode()
+        self._token = self._initial_token = token.encode()
         self._lock = threading.Lock()
         self._initial_rate_limit = self._rate_limit = rate_limit_per_minute
         self._initial_oncalls_limit = self._oncalls_limit = oncalls_rate_limit_per_minute
@@ -107,6 +107,14 @@ class Controls:
             if oncalls_per_minute is not None:
                 self._oncalls_limit = oncalls_per_minute
             self._hits.clear()
+
+    def set_token(self, token: str) -> None:
+        """Accept `token` from now on and refuse the old one (a key rotated in PagerDuty's UI:
+        the new key is made, the old one deleted); the admin endpoints need the new one too."""
+        if not token:
+            raise ValueError("token: must not be empty")
+        with self._lock:
+            self._token = token.encode()
 
     def set_faults(
         self, error_rate: float = 0.0, latency_seconds: float = 0.0, error_status: int = 500
@@ -140,8 +148,10 @@ class Controls:
             self._log.clear()
 
     def reset(self) -> None:
-        """Back to a quiet emulator: no faults or scripts, empty log, the initial rate limit."""
+        """Back to a quiet emulator: no faults or scripts, empty log, the initial rate limit and
+        token."""
         with self._lock:
+            self._token = self._initial_token
             self._rate_limit = self._initial_rate_limit
             self._oncalls_limit = self._initial_oncalls_limit
             self._error_rate, self._latency, self._error_status = 0.0, 0.0, 500
@@ -158,7 +168,9 @@ class Controls:
         if scheme not in ("Token", "Bearer"):
             return None
         key = value.removeprefix("token=").encode() if scheme == "Token" else value.encode()
-        return key if hmac.compare_digest(key, self._token) else None
+        with self._lock:
+            accepted = self._token
+        return key if hmac.compare_digest(key, accepted) else None
 
     def take(self, key: bytes, path: str = "") -> tuple[bool, dict[str, str]]:
         """Count one request for `key`; (allowed, ratelimit-* headers). A request to /oncalls

@@ -57,7 +57,7 @@ class EmulatorServer:
             raise ValueError("token: must not be empty")
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("tls_cert and tls_key: give both or neither")
-        self._token = token
+        self._token = self._initial_token = token
         self.host = host
         self._requested_port = port
         self.account = Account(state_file=Path(state_file) if state_file else None)
@@ -223,10 +223,16 @@ class EmulatorServer:
         """Requests per minute per key, and (when given) the tighter limit of GET /oncalls."""
         self.controls.set_rate_limit(n, oncalls)
 
+    def set_token(self, token: str) -> None:
+        """Accept only `token` from now on: the old one is refused with 401 (a rotated key)."""
+        self.controls.set_token(token)
+        self._token = token
+
     def reset(self) -> None:
         """Wipe teams, schedules, policies, incidents, the log, faults, scripts; keep users.
 
-        The rate limit goes back to the one the server was made with.
+        The rate limit and the token go back to the ones the server was made with.
         """
         self.account.reset()
         self.controls.reset()
+        self._token = self._initial_token
