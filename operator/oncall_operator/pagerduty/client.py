@@ -214,6 +214,10 @@ class PagerDutyClient:
         asked, and never has final_schedule: NOTES.md, "Reading many objects at once")."""
         return self._list("schedules", {"query": query, "include[]": ["schedule_layers"]})
 
+    def schedules_of_team(self, team_id: str) -> list[JSON]:
+        """The schedules associated with a team, with their layers."""
+        return self._list("schedules", {"team_ids[]": [team_id], "include[]": ["schedule_layers"]})
+
     def create_schedule(self, schedule: JSON) -> JSON:
         return self._send("POST", "schedules", "schedule", schedule)
 
@@ -239,6 +243,9 @@ class PagerDutyClient:
 
     def find_escalation_policies(self, query: str) -> list[JSON]:
         return self._list("escalation_policies", {"query": query})
+
+    def escalation_policies_of_team(self, team_id: str) -> list[JSON]:
+        return self._list("escalation_policies", {"team_ids[]": [team_id]})
 
     def create_escalation_policy(self, policy: JSON) -> JSON:
         return self._send("POST", "escalation_policies", "escalation_policy", policy)

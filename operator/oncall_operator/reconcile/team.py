@@ -9,6 +9,7 @@ policies use a team once it exists in PagerDuty, so one unknown email does not s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -120,6 +121,17 @@ def _sync_members(
     members = client.list_team_members(team_id)
     actual = {str(m["user"]["id"]): str(m["role"]) for m in members}
     changes = translate_team.membership_changes(desired.roles, actual)
+    if changes.remove:
+        # PagerDuty adds the users of the team's schedules and policies itself (Advanced
+        # Permissions); removing them would fight it, so they stay. Read only when needed.
+        added_by_pagerduty = translate_team.users_pagerduty_adds(
+            client.schedules_of_team(team_id),
+            client.escalation_policies_of_team(team_id),
+            draft.now,
+        )
+        changes = dataclasses.replace(
+            changes, remove=[u for u in changes.remove if u not in added_by_pagerduty]
+        )
     if changes.is_empty():
         return desired
     names = resolved.emails_by_user_id

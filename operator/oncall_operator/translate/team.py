@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,3 +106,30 @@ def next_term_change(spec: OnCallTeamSpec, today: dt.date) -> dt.datetime | None
     if not upcoming:
         return None
     return dt.datetime.combine(min(upcoming), dt.time(0), tzinfo=dt.UTC)
+
+
+def users_pagerduty_adds(
+    schedules: Iterable[Mapping[str, Any]],
+    policies: Iterable[Mapping[str, Any]],
+    now: dt.datetime,
+) -> set[str]:
+    """User ids PagerDuty itself makes members of a team (Advanced Permissions): the users of the
+    team's schedules (layers not ended) and the users its escalation policies target directly.
+
+    The operator leaves these memberships alone: removing them would fight PagerDuty, which adds
+    them back at the next write of the schedule or policy (NOTES.md, "Side effects")."""
+    found: set[str] = set()
+    for schedule in schedules:
+        for layer in schedule.get("schedule_layers") or []:
+            end = layer.get("end")
+            if end and dt.datetime.fromisoformat(str(end)) <= now:
+                continue
+            found |= {str(u["user"]["id"]) for u in layer.get("users") or [] if u.get("user")}
+    for policy in policies:
+        for rule in policy.get("escalation_rules") or []:
+            found |= {
+                str(t["id"])
+                for t in rule.get("targets") or []
+                if t.get("type") in ("user_reference", "user")
+            }
+    return found

@@ -55,6 +55,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(not published; default {DEFAULT_ONCALLS_RATE_LIMIT})",
     )
     parser.add_argument(
+        "--no-advanced-permissions",
+        dest="advanced_permissions",
+        action="store_false",
+        help="do not add a schedule's or policy's users to its teams (PagerDuty does so on "
+        "plans with Advanced Permissions; on by default)",
+    )
+    parser.add_argument(
         "--openapi-spec",
         type=Path,
         metavar="FILE",
@@ -90,6 +97,7 @@ def main(args: argparse.Namespace) -> int:
             tls_key=args.tls_key,
             spec_file=args.openapi_spec,
             tls_names=args.tls_name,
+            advanced_permissions=args.advanced_permissions,
         )
         server.start()
     except (OSError, ValueError) as error:

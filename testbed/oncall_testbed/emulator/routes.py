@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from oncall_testbed.emulator import layers, queries, rendering
+from oncall_testbed.emulator import layers, queries, rendering, side_effects
 from oncall_testbed.emulator.errors import invalid, not_found
 from oncall_testbed.emulator.state import Account, JSONDict, new_id
 from oncall_testbed.emulator.validation import BodyValidator
@@ -44,10 +44,13 @@ class PagerDutyRoutes:
         account: Account,
         validator: BodyValidator,
         clock: Callable[[], datetime] = now,
+        advanced_permissions: bool = True,
     ) -> None:
         self.account = account
         self.validator = validator
         self.clock = clock
+        # PagerDuty's Advanced Permissions side effects (side_effects.py); on, as on Business plans.
+        self.advanced_permissions = advanced_permissions
 
     def add_to(self, app: web.Application) -> None:
         r = app.router
@@ -240,6 +243,7 @@ class PagerDutyRoutes:
                 new_layers.append(self._new_layer(sent, index, taken, fields["time_zone"]))
                 taken.add(new_layers[-1]["id"])
             schedule = self.account.add("schedules", {**fields, "schedule_layers": new_layers})
+            self._schedule_side_effects(schedule)
             self.account.save()
             # 200, not the 201 the spec says (api-schema issue 497).
             return web.json_response({"schedule": self._schedule(request, schedule, None)})
@@ -261,6 +265,7 @@ class PagerDutyRoutes:
                 schedule, body["schedule"]["schedule_layers"], fields["time_zone"]
             )
             schedule.update(fields, schedule_layers=updated)
+            self._schedule_side_effects(schedule)
             self.account.save()
             return web.json_response({"schedule": self._schedule(request, schedule, None)})
 
@@ -273,6 +278,16 @@ class PagerDutyRoutes:
             del self.account.schedules[schedule_id]
             self.account.save()
             return web.Response(status=204)
+
+    def _schedule_side_effects(self, schedule: JSONDict) -> None:
+        if self.advanced_permissions:
+            user_ids = side_effects.schedule_user_ids(schedule, self.clock())
+            side_effects.add_users_to_teams(self.account, schedule["teams"], user_ids)
+
+    def _policy_side_effects(self, policy: JSONDict) -> None:
+        if self.advanced_permissions:
+            user_ids = side_effects.policy_user_ids(policy)
+            side_effects.add_users_to_teams(self.account, policy["teams"], user_ids)
 
     def _schedule_fields(self, sent: JSONDict, current: JSONDict | None = None) -> JSONDict:
         """Stored fields from a sent schedule; on update, fields not sent keep their value."""
@@ -520,6 +535,7 @@ class PagerDutyRoutes:
         with self.account.lock:
             fields = self._policy_fields(body["escalation_policy"], current=None)
             policy = self.account.add("escalation_policies", fields)
+            self._policy_side_effects(policy)
             self.account.save()
             return web.json_response(
                 {"escalation_policy": self._policy(request, policy)}, status=201
@@ -535,6 +551,7 @@ class PagerDutyRoutes:
         with self.account.lock:
             policy = self._find("escalation_policies", request.match_info["id"])
             policy.update(self._policy_fields(body["escalation_policy"], current=policy))
+            self._policy_side_effects(policy)
             self.account.save()
             return web.json_response({"escalation_policy": self._policy(request, policy)})
 

@@ -52,6 +52,7 @@ class EmulatorServer:
         spec_file: Path | None = None,
         tls_names: Sequence[str] = (),
         clock: Callable[[], datetime] = now,
+        advanced_permissions: bool = True,
     ) -> None:
         if not token:
             raise ValueError("token: must not be empty")
@@ -67,6 +68,7 @@ class EmulatorServer:
         self.controls = Controls(token, rate_limit_per_minute, oncalls_rate_limit_per_minute)
         self._validator = BodyValidator(spec_file) if spec_file else BodyValidator()
         self._clock = clock
+        self._advanced_permissions = advanced_permissions
         self._tls_names = tuple(tls_names)
         self._ca_file = Path(ca_file) if ca_file else None
         self._given_tls = (Path(tls_cert), Path(tls_key)) if tls_cert and tls_key else None
@@ -116,7 +118,9 @@ class EmulatorServer:
     async def _serve(self) -> None:
         assert self._credentials is not None
         app = web.Application(middlewares=[middleware(self.controls)])
-        PagerDutyRoutes(self.account, self._validator, self._clock).add_to(app)
+        PagerDutyRoutes(
+            self.account, self._validator, self._clock, self._advanced_permissions
+        ).add_to(app)
         AdminRoutes(self.account, self.controls).add_to(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
