@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit crds demo demo-down controlplane-binaries emulator clean kind-e2e lint-ship
+.PHONY: venv test lint unit audit crds demo demo-down controlplane-binaries emulator clean kind-e2e lint-ship
 
 # The operator (runtime package) and the testbed (emulator, control plane, demo: testbed/) are two
 # distributions; development installs both, editable, with the test tools.
@@ -31,6 +31,10 @@ test: lint
 ## unit: only the fast tests that need neither the control plane nor the network
 unit: $(STAMP)
 	$(BIN)/pytest -m "not controlplane and not e2e" $(PYTEST_ARGS)
+
+## audit: pip-audit (PyPI's advisory data, --strict) on the operator's runtime dependencies as installed
+audit: $(STAMP)
+	$(BIN)/pytest tests/ship/test_audit.py -q -rs
 
 ## crds: regenerate crds/ from the pydantic models
 crds: $(STAMP)
