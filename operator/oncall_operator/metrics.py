@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, start_http_server
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
 
 
 class OperatorMetrics:
@@ -44,6 +51,16 @@ class OperatorMetrics:
             ["kind"],
             registry=registry,
         )
+
+        self.drift_sweep_period = Gauge(
+            "oncall_drift_sweep_period_seconds",
+            "Seconds one drift sweep takes: the drift interval, or longer when the objects need "
+            "more PagerDuty reads than ONCALL_READ_BUDGET_PER_MINUTE allows in it.",
+            registry=registry,
+        )
+
+    def sweep_period_changed(self, seconds: float) -> None:
+        self.drift_sweep_period.set(seconds)
 
     # PagerDuty client hooks
     def request_done(self, method: str, status: int | None, seconds: float) -> None:

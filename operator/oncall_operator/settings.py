@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DRIFT_INTERVAL_SECONDS = 300.0
 DEFAULT_REFERENCE_POLL_SECONDS = 3.0
+DEFAULT_READ_BUDGET_PER_MINUTE = 60
 DEFAULT_API_URL = "https://api.pagerduty.com"
 DEFAULT_RATE_LIMIT = 900  # requests per minute; PagerDuty allows 960 for the whole account
 
@@ -80,6 +81,9 @@ class OperatorSettings(_EnvironmentSettings):
     metrics_port: Port = 9090
     liveness_port: Port = 8080
     worker_limit: int = Field(8, gt=0)
+    # PagerDuty reads per minute the operator may use at rest (the drift sweep): ~6% of the
+    # account's 960. When the objects outgrow it, the sweep takes longer than the drift interval.
+    read_budget_per_minute: int = Field(DEFAULT_READ_BUDGET_PER_MINUTE, gt=0)
 
     @field_validator("watch_namespaces", mode="before")
     @classmethod

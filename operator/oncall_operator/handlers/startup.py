@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import kopf
@@ -11,7 +12,7 @@ from oncall_operator.api import GROUP
 from oncall_operator.handlers.glue import FINALIZER, SETTINGS
 from oncall_operator.handlers.logs import quiet_routine_logs
 from oncall_operator.metrics import OperatorMetrics
-from oncall_operator.pagerduty import PagerDutyClient
+from oncall_operator.pagerduty.readmodel import CachingPagerDutyClient
 from oncall_operator.settings import PagerDutySettings
 
 # kopf marks its storage prefix and leaves every annotation under it out of the diff it reacts to,
@@ -40,7 +41,14 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
     # twice), so it is permanent: the operator exits saying why instead of retrying forever.
     metrics = OperatorMetrics()
     try:
-        memo.client = PagerDutyClient.from_settings(PagerDutySettings.from_env(), hooks=metrics)
+        client = CachingPagerDutyClient.from_settings(
+            PagerDutySettings.from_env(),
+            hooks=metrics,
+            read_budget_per_minute=SETTINGS.read_budget_per_minute,
+            drift_interval_seconds=SETTINGS.drift_interval_seconds,
+            on_sweep_period=metrics.sweep_period_changed,
+        )
+        memo.client = client
     except ValueError as error:
         raise kopf.PermanentError(str(error)) from None
     if SETTINGS.metrics_port:
@@ -52,15 +60,26 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
                 f"cannot serve metrics on {address}:{SETTINGS.metrics_port}: {error.strerror}"
             ) from None
     memo.metrics = metrics
+    metrics.sweep_period_changed(client.period)
+    # The drift sweep: lists PagerDuty's collections again, paced by the read budget.
+    memo.sweep_stop = threading.Event()
+    memo.sweeper = threading.Thread(
+        target=client.run_sweeps, args=(memo.sweep_stop,), name="drift-sweep", daemon=True
+    )
+    memo.sweeper.start()
     logger.info(
-        "oncall-operator configured: drift interval %ss, namespaces %s",
+        "oncall-operator configured: drift interval %ss, read budget %d per minute, namespaces %s",
         SETTINGS.drift_interval_seconds,
+        SETTINGS.read_budget_per_minute,
         ",".join(SETTINGS.watch_namespaces) or "all",
     )
 
 
 @kopf.on.cleanup()
 def close_client(*, memo: kopf.Memo, **_: Any) -> None:
+    stop = memo.get("sweep_stop")
+    if stop is not None:
+        stop.set()
     client = memo.get("client")
     if client is not None:
         client.close()

@@ -1,0 +1,574 @@
+"""The PagerDuty read model: account-wide caches filled by list calls and shared by every reconcile.
+
+`CachingPagerDutyClient` is a `PagerDutyClient` whose reads come from snapshots of whole
+collections — the user directory, teams, schedules with their layers, escalation policies —
+each filled by one paginated list (100 per page) and refreshed by the drift sweep, paced by the
+read budget. Writes go to PagerDuty exactly as before and their answers update the snapshots, so
+a reconcile always sees what this process wrote. What no list gives is read per object and
+cached: a team's members with their roles (checked against the directory's `teams` of each
+user), and who a schedule puts on call (`final_schedule` is only on `GET /schedules/{id}`),
+re-read when the schedule's layers or the window change.
+
+Find-before-create (a crash between PagerDuty's create and the status write must never make a
+duplicate): the lookup by name is answered from a snapshot listed at most
+`create_freshness_seconds` ago, and listed again first otherwise or when a write of that kind
+ended without an answer (it may have been made). The snapshot always holds every create this
+process made, also one made while a list was running. So what a lookup misses was made, at the
+latest, within the last seconds by another process: with one operator at a time (the Lease of
+kopf peering), nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from oncall_operator.pagerduty.budget import ReadBudget, sweep_period
+from oncall_operator.pagerduty.client import PAGE_LIMIT, ClientHooks, PagerDutyClient
+from oncall_operator.pagerduty.errors import NotFound, PagerDutyError, Unavailable
+from oncall_operator.settings import PagerDutySettings
+
+JSON = dict[str, Any]
+log = logging.getLogger(__name__)
+
+DEFAULT_CREATE_FRESHNESS_SECONDS = 30.0
+DEFAULT_MEMBER_ROLES_MAX_AGE_SECONDS = 3600.0
+_LAYER_FIELDS = (
+    "id",
+    "start",
+    "end",
+    "rotation_virtual_start",
+    "rotation_turn_length_seconds",
+    "users",
+    "restrictions",
+)
+
+
+class Snapshot:
+    """One collection as its list last returned it, with this process's later writes applied.
+
+    Thread-safe. A write made while a list runs is applied again over the list's result, so an
+    object created or deleted meanwhile is never lost or brought back by a list that predates it.
+    """
+
+    def __init__(self, label: str, index: Callable[[JSON], str] | None = None) -> None:
+        self.label = label
+        self._index_key = index
+        self._items: dict[str, JSON] = {}
+        self._by_key: dict[str, str] = {}
+        self.listed_at: float | None = None  # when the last complete list started
+        self.pages = 0  # requests the last list took
+        self._dirty = False
+        self._pending: dict[str, JSON | None] | None = None
+        self._lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+
+    def get(self, object_id: str) -> JSON | None:
+        with self._lock:
+            found = self._items.get(object_id)
+            return copy.deepcopy(found) if found is not None else None
+
+    def by_key(self, key: str) -> JSON | None:
+        with self._lock:
+            object_id = self._by_key.get(key)
+            found = self._items.get(object_id) if object_id is not None else None
+            return copy.deepcopy(found) if found is not None else None
+
+    def matching(self, keep: Callable[[JSON], bool]) -> list[JSON]:
+        with self._lock:
+            return [copy.deepcopy(o) for o in self._items.values() if keep(o)]
+
+    def put(self, obj: JSON) -> None:
+        self._write(str(obj["id"]), copy.deepcopy(obj))
+
+    def drop(self, object_id: str) -> None:
+        self._write(object_id, None)
+
+    def update(self, object_id: str, change: Callable[[JSON], None]) -> None:
+        """Change a cached object in place (a membership written, say); no-op when absent."""
+        with self._lock:
+            found = self._items.get(object_id)
+            if found is not None:
+                change(found)
+                if self._pending is not None:
+                    self._pending[object_id] = copy.deepcopy(found)
+
+    def mark_dirty(self) -> None:
+        """A write ended without an answer: it may have been made; list again before trusting
+        the absence of an object."""
+        with self._lock:
+            self._dirty = True
+
+    def fresh_since(self, moment: float) -> bool:
+        with self._lock:
+            return self.listed_at is not None and self.listed_at > moment and not self._dirty
+
+    def refresh(
+        self, fetch: Callable[[], tuple[list[JSON], int]], clock: Callable[[], float], since: float
+    ) -> None:
+        """List again unless a list that started after `since` already did (one list at a
+        time: threads asking together share it)."""
+        with self._refresh_lock:
+            if self.fresh_since(since):
+                return
+            with self._lock:
+                self._pending = {}
+                self._dirty = False
+                started = clock()
+            try:
+                items, pages = fetch()
+            except BaseException:
+                with self._lock:
+                    self._pending = None
+                    self._dirty = True
+                raise
+            with self._lock:
+                fresh = {str(o["id"]): o for o in items}
+                for object_id, written in (self._pending or {}).items():
+                    if written is None:
+                        fresh.pop(object_id, None)
+                    else:
+                        fresh[object_id] = written
+                self._items = fresh
+                self._pending = None
+                self._reindex()
+                self.listed_at = started
+                self.pages = pages
+
+    def _write(self, object_id: str, obj: JSON | None) -> None:
+        with self._lock:
+            if obj is None:
+                self._items.pop(object_id, None)
+            else:
+                self._items[object_id] = obj
+            if self._pending is not None:
+                self._pending[object_id] = obj
+            self._reindex()
+
+    def _reindex(self) -> None:
+        if self._index_key is not None:
+            self._by_key = {self._index_key(o): i for i, o in self._items.items()}
+
+
+class CachingPagerDutyClient(PagerDutyClient):
+    """A PagerDutyClient whose reads come from the read model (see the module's docstring)."""
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        read_budget_per_minute: int = 60,
+        drift_interval_seconds: float = 300.0,
+        create_freshness_seconds: float = DEFAULT_CREATE_FRESHNESS_SECONDS,
+        member_roles_max_age_seconds: float = DEFAULT_MEMBER_ROLES_MAX_AGE_SECONDS,
+        on_sweep_period: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        **client_options: Any,
+    ) -> None:
+        super().__init__(token, clock=clock, sleep=sleep, **client_options)
+        self.budget = ReadBudget(read_budget_per_minute, clock=clock, sleep=sleep)
+        self.drift_interval_seconds = drift_interval_seconds
+        self.create_freshness_seconds = create_freshness_seconds
+        self.member_roles_max_age_seconds = member_roles_max_age_seconds
+        self._on_sweep_period = on_sweep_period
+        self.users = Snapshot("users", index=lambda u: str(u.get("email") or "").lower())
+        self.teams = Snapshot("teams")
+        self.schedules = Snapshot("schedules")
+        self.policies = Snapshot("escalation_policies")
+        self._members: dict[str, tuple[float, list[JSON]]] = {}
+        self._renders: dict[tuple[str, str, str, str], tuple[str, JSON]] = {}
+        self._cache_lock = threading.Lock()
+        self._paced = threading.local()
+        self.period: float = drift_interval_seconds
+        self.last_sweep_reads = 0
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: PagerDutySettings,
+        hooks: ClientHooks | None = None,
+        **options: Any,
+    ) -> CachingPagerDutyClient:
+        return cls(
+            settings.token(),
+            api_url=settings.api_url,
+            ca_file=str(settings.ca_file) if settings.ca_file else None,
+            requests_per_minute=settings.rate_limit,
+            hooks=hooks,
+            **options,
+        )
+
+    # -- users ------------------------------------------------------------------------------------
+    def find_user_by_email(self, email: str) -> JSON | None:
+        """From the directory; an email it lacks is looked for again at its next refresh."""
+        self._filled(self.users)
+        return self.users.by_key(email.strip().lower())
+
+    def get_user(self, user_id: str) -> JSON:
+        self._filled(self.users)
+        found = self.users.get(user_id)
+        if found is None:
+            found = super().get_user(user_id)
+            self.users.put(found)
+        return found
+
+    # -- teams ------------------------------------------------------------------------------------
+    def get_team(self, team_id: str) -> JSON:
+        return self._get_cached(self.teams, team_id, super().get_team)
+
+    def find_teams(self, query: str) -> list[JSON]:
+        return self._find_fresh(self.teams, query)
+
+    def create_team(self, team: JSON) -> JSON:
+        made = self._written(
+            self.teams, lambda: super(CachingPagerDutyClient, self).create_team(team)
+        )
+        with self._cache_lock:
+            self._members[str(made["id"])] = (self._clock(), [])  # a new team has no members
+        return made
+
+    def update_team(self, team_id: str, team: JSON) -> JSON:
+        return self._written(
+            self.teams, lambda: super(CachingPagerDutyClient, self).update_team(team_id, team)
+        )
+
+    def delete_team(self, team_id: str) -> None:
+        self._deleted(self.teams, team_id, super().delete_team)
+        with self._cache_lock:
+            self._members.pop(team_id, None)
+
+    def list_team_members(self, team_id: str) -> list[JSON]:
+        """Cached per team; the sweep reads it again when the directory's memberships disagree
+        or it is older than `member_roles_max_age_seconds` (a role changed by hand shows only so)."""
+        with self._cache_lock:
+            cached = self._members.get(team_id)
+        if cached is not None:
+            return copy.deepcopy(cached[1])
+        return self._read_members(team_id)
+
+    def set_team_member(self, team_id: str, user_id: str, role: str) -> None:
+        try:
+            super().set_team_member(team_id, user_id, role)
+        except PagerDutyError:
+            self._forget_members(team_id)
+            raise
+        member = {"user": {"id": user_id, "type": "user_reference"}, "role": role}
+        self._change_members(
+            team_id, lambda ms: [m for m in ms if _user_id(m) != user_id] + [member]
+        )
+        self.users.update(user_id, lambda u: _join(u, team_id))
+
+    def remove_team_member(self, team_id: str, user_id: str) -> None:
+        try:
+            super().remove_team_member(team_id, user_id)
+        except PagerDutyError:
+            self._forget_members(team_id)
+            raise
+        self._change_members(team_id, lambda ms: [m for m in ms if _user_id(m) != user_id])
+        self.users.update(user_id, lambda u: _leave(u, team_id))
+
+    # -- schedules --------------------------------------------------------------------------------
+    def get_schedule(
+        self,
+        schedule_id: str,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        time_zone: str | None = None,
+    ) -> JSON:
+        """Without a window: from the snapshot. With one (the final schedule, on call): read once
+        per window and version of the layers, since no list carries `final_schedule`."""
+        if since is None and until is None:
+            return self._get_cached(self.schedules, schedule_id, super().get_schedule)
+        key = (schedule_id, _iso_or_empty(since), _iso_or_empty(until), time_zone or "")
+        version = _layers_version(self.schedules.get(schedule_id))
+        with self._cache_lock:
+            cached = self._renders.get(key)
+        if cached is not None and version is not None and cached[0] == version:
+            return copy.deepcopy(cached[1])
+        try:
+            rendered = super().get_schedule(
+                schedule_id, since=since, until=until, time_zone=time_zone
+            )
+        except NotFound:
+            self.schedules.drop(schedule_id)
+            raise
+        if version is None:  # not in the snapshot yet (made by someone else since the list)
+            self.schedules.put(_without_rendering(rendered))
+            version = _layers_version(rendered)
+        with self._cache_lock:
+            self._renders = {k: v for k, v in self._renders.items() if k[0] != schedule_id}
+            self._renders[key] = (str(version), copy.deepcopy(rendered))
+        return rendered
+
+    def find_schedules(self, query: str) -> list[JSON]:
+        return self._find_fresh(self.schedules, query)
+
+    def create_schedule(self, schedule: JSON) -> JSON:
+        return self._written(
+            self.schedules, lambda: super(CachingPagerDutyClient, self).create_schedule(schedule)
+        )
+
+    def update_schedule(self, schedule_id: str, schedule: JSON) -> JSON:
+        return self._written(
+            self.schedules,
+            lambda: super(CachingPagerDutyClient, self).update_schedule(schedule_id, schedule),
+            schedule_id,
+        )
+
+    def delete_schedule(self, schedule_id: str) -> None:
+        self._deleted(self.schedules, schedule_id, super().delete_schedule)
+
+    # -- escalation policies ----------------------------------------------------------------------
+    def get_escalation_policy(self, policy_id: str) -> JSON:
+        return self._get_cached(self.policies, policy_id, super().get_escalation_policy)
+
+    def find_escalation_policies(self, query: str) -> list[JSON]:
+        return self._find_fresh(self.policies, query)
+
+    def create_escalation_policy(self, policy: JSON) -> JSON:
+        return self._written(
+            self.policies,
+            lambda: super(CachingPagerDutyClient, self).create_escalation_policy(policy),
+        )
+
+    def update_escalation_policy(self, policy_id: str, policy: JSON) -> JSON:
+        return self._written(
+            self.policies,
+            lambda: super(CachingPagerDutyClient, self).update_escalation_policy(policy_id, policy),
+            policy_id,
+        )
+
+    def delete_escalation_policy(self, policy_id: str) -> None:
+        self._deleted(self.policies, policy_id, super().delete_escalation_policy)
+
+    # -- the drift sweep --------------------------------------------------------------------------
+    def sweep_once(self) -> int:
+        """List every collection again and re-read the team memberships that need it, each read
+        waiting for the read budget; returns the reads made. Hand edits in PagerDuty show after it."""
+        self._paced.on = True
+        reads = 0
+        try:
+            for snapshot in self._snapshots():
+                snapshot.refresh(self._lister(snapshot), self._clock, math.inf)  # always lists
+                reads += snapshot.pages
+            for team_id in self._members_to_read_again():
+                try:
+                    self._read_members(team_id)
+                except NotFound:
+                    self._forget_members(team_id)
+                reads += 1
+        finally:
+            self._paced.on = False
+        self.last_sweep_reads = reads
+        self._set_period(sweep_period(self.drift_interval_seconds, reads, self.budget.per_minute))
+        return reads
+
+    def run_sweeps(self, stop: threading.Event) -> None:
+        """Sweep until `stop` is set: the first after one drift interval (the reconciles at start
+        fill the snapshots), then one every sweep period."""
+        log.info(
+            "drift sweep: every %.0fs at most, reads paced to a budget of %d per minute",
+            self.period,
+            self.budget.per_minute,
+        )
+        if stop.wait(self.drift_interval_seconds):
+            return
+        while not stop.is_set():
+            started = self._clock()
+            try:
+                self.sweep_once()
+            except PagerDutyError as error:  # the next sweep tries again; reconciles go on
+                log.warning("drift sweep: reading PagerDuty failed: %s", error)
+            if stop.wait(max(0.0, started + self.period - self._clock())):
+                return
+
+    # -- plumbing ---------------------------------------------------------------------------------
+    def _request(
+        self, method: str, path: str, *, params: JSON | None = None, json: JSON | None = None
+    ) -> JSON:
+        """Every read counts against the read budget: the sweep's wait for it, others spend it."""
+        if method == "GET":
+            if getattr(self._paced, "on", False):
+                self.budget.wait_for_one()
+            else:
+                self.budget.spend()
+        try:
+            answer = super()._request(method, path, params=params, json=json)
+        except Unavailable:
+            written = self._snapshot_of(path) if method != "GET" else None
+            if written is not None:
+                written.mark_dirty()  # the write may have been made: list before creating
+            raise
+        if method != "GET":
+            self._written_elsewhere(path)
+        return answer
+
+    def _written_elsewhere(self, path: str) -> None:
+        """A write to a schedule's sub-resource (an override, say) changes what it renders; to a
+        team's, its members: forget what is cached of them."""
+        parts = path.strip("/").split("/")
+        if len(parts) >= 3 and parts[0] == "schedules":
+            with self._cache_lock:
+                self._renders = {k: v for k, v in self._renders.items() if k[0] != parts[1]}
+        if len(parts) >= 3 and parts[0] == "teams" and parts[2] != "users":
+            self._forget_members(parts[1])
+
+    def _snapshots(self) -> tuple[Snapshot, ...]:
+        return (self.users, self.teams, self.schedules, self.policies)
+
+    def _snapshot_of(self, path: str) -> Snapshot | None:
+        collection = path.strip("/").split("/")[0]
+        return next((s for s in self._snapshots() if s.label == collection), None)
+
+    def _lister(self, snapshot: Snapshot) -> Callable[[], tuple[list[JSON], int]]:
+        params: JSON = {"include[]": ["schedule_layers"]} if snapshot is self.schedules else {}
+
+        def fetch() -> tuple[list[JSON], int]:
+            items = self._list(snapshot.label, params)
+            return items, max(1, -(-len(items) // PAGE_LIMIT))
+
+        return fetch
+
+    def _filled(self, snapshot: Snapshot) -> None:
+        """The first read of a collection lists it; later ones take the snapshot as it is."""
+        if snapshot.listed_at is None:
+            snapshot.refresh(self._lister(snapshot), self._clock, float("-inf"))
+
+    def _find_fresh(self, snapshot: Snapshot, query: str) -> list[JSON]:
+        """By name, as PagerDuty's `query` matches, from a snapshot fresh enough to create on."""
+        since = self._clock() - self.create_freshness_seconds
+        if not snapshot.fresh_since(since):
+            snapshot.refresh(self._lister(snapshot), self._clock, since)
+        wanted = query.lower()
+        return snapshot.matching(lambda o: wanted in str(o.get("name") or "").lower())
+
+    def _get_cached(self, snapshot: Snapshot, object_id: str, read: Callable[[str], JSON]) -> JSON:
+        self._filled(snapshot)
+        found = snapshot.get(object_id)
+        if found is not None:
+            return found
+        try:
+            found = read(object_id)  # made after the last list, by someone else
+        except NotFound:
+            snapshot.drop(object_id)
+            raise
+        snapshot.put(_without_rendering(found))
+        return found
+
+    def _written(
+        self, snapshot: Snapshot, write: Callable[[], JSON], object_id: str | None = None
+    ) -> JSON:
+        try:
+            written = write()
+        except NotFound:
+            if object_id is not None:
+                snapshot.drop(object_id)  # deleted by hand: the next reconcile makes it again
+            raise
+        snapshot.put(_without_rendering(written))
+        return written
+
+    def _deleted(self, snapshot: Snapshot, object_id: str, delete: Callable[[str], None]) -> None:
+        try:
+            delete(object_id)
+        except NotFound:
+            snapshot.drop(object_id)
+            raise
+        snapshot.drop(object_id)
+
+    def _read_members(self, team_id: str) -> list[JSON]:
+        started = self._clock()
+        members = super().list_team_members(team_id)
+        with self._cache_lock:
+            self._members[team_id] = (started, copy.deepcopy(members))
+        return members
+
+    def _change_members(self, team_id: str, change: Callable[[list[JSON]], list[JSON]]) -> None:
+        with self._cache_lock:
+            cached = self._members.get(team_id)
+            if cached is not None:
+                self._members[team_id] = (cached[0], change(cached[1]))
+
+    def _forget_members(self, team_id: str) -> None:
+        with self._cache_lock:
+            self._members.pop(team_id, None)
+
+    def _members_to_read_again(self) -> list[str]:
+        """Teams whose cached members the directory contradicts, or that are too old to trust
+        for roles (the directory says who is in a team, not with which role)."""
+        oldest = self._clock() - self.member_roles_max_age_seconds
+        in_directory: dict[str, set[str]] = {}
+        for user in self.users.matching(lambda _: True):
+            for team in user.get("teams") or []:
+                in_directory.setdefault(str(team.get("id")), set()).add(str(user["id"]))
+        with self._cache_lock:
+            cached = dict(self._members)
+        return [
+            team_id
+            for team_id, (read_at, members) in cached.items()
+            if read_at < oldest
+            or {_user_id(m) for m in members} != in_directory.get(team_id, set())
+        ]
+
+    def _set_period(self, period: float) -> None:
+        previous, self.period = self.period, period
+        if self._on_sweep_period is not None:
+            self._on_sweep_period(period)
+        if abs(period - previous) > 0.1 * previous:
+            log.info(
+                "drift sweep: every %.0fs now (was %.0fs): %d reads per sweep at %d per minute%s",
+                period,
+                previous,
+                self.last_sweep_reads,
+                self.budget.per_minute,
+                ""
+                if period <= self.drift_interval_seconds
+                else f", longer than the drift interval of {self.drift_interval_seconds:.0f}s",
+            )
+
+
+def _user_id(member: JSON) -> str:
+    return str((member.get("user") or {}).get("id") or "")
+
+
+def _join(user: JSON, team_id: str) -> None:
+    teams = [t for t in user.get("teams") or [] if str(t.get("id")) != team_id]
+    user["teams"] = [*teams, {"id": team_id, "type": "team_reference"}]
+
+
+def _leave(user: JSON, team_id: str) -> None:
+    user["teams"] = [t for t in user.get("teams") or [] if str(t.get("id")) != team_id]
+
+
+def _without_rendering(obj: JSON) -> JSON:
+    """As a list shows it: no final_schedule or overrides_subschedule, no rendered entries."""
+    kept = {k: v for k, v in obj.items() if k not in ("final_schedule", "overrides_subschedule")}
+    if "schedule_layers" in kept:
+        kept["schedule_layers"] = [
+            {k: v for k, v in layer.items() if not k.startswith("rendered_")}
+            for layer in kept["schedule_layers"]
+        ]
+    return kept
+
+
+def _layers_version(schedule: JSON | None) -> str | None:
+    """What a schedule's rendering depends on, as one comparable string."""
+    if schedule is None:
+        return None
+    layers = [
+        {field: layer.get(field) for field in _LAYER_FIELDS}
+        for layer in schedule.get("schedule_layers") or []
+    ]
+    return json.dumps([schedule.get("time_zone"), layers], sort_keys=True, default=str)
+
+
+def _iso_or_empty(moment: dt.datetime | None) -> str:
+    return moment.isoformat() if moment is not None else ""
