@@ -27,7 +27,12 @@ from tests.ship.rbac import deploy_rbac, ensure_namespace, install_crds
 # timer restarts the operator with SLOW_DRIFT.
 DRIFT_INTERVAL_SECONDS = 5.0
 SLOW_DRIFT_SECONDS = 600.0
-DEFAULT_ENV = {"ONCALL_DRIFT_INTERVAL_SECONDS": str(DRIFT_INTERVAL_SECONDS)}
+# The read budget is raised like the rate limit: the sweep lists PagerDuty every drift interval
+# instead of waiting for the budget that the tests' own reconciles spend.
+DEFAULT_ENV = {
+    "ONCALL_DRIFT_INTERVAL_SECONDS": str(DRIFT_INTERVAL_SECONDS),
+    "ONCALL_READ_BUDGET_PER_MINUTE": "100000",
+}
 
 _LOG_OFFSET = pytest.StashKey[int]()
 _counter = itertools.count(1)

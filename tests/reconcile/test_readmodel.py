@@ -135,23 +135,30 @@ def test_many_teams_are_read_in_lists_and_a_second_round_reads_nothing(
     # Writes are what the diff needs: a team, its three members, a schedule, per team.
     assert Counter(w.split(" ")[0] for w in writes(emulator)) == {"POST": 10, "PUT": 15}
 
+    def round_again() -> list[Any]:
+        again = [
+            reconcile_team(cached, meta("OnCallTeam", f"t{i}"), TEAM, o.status, NOW)
+            for i, o in enumerate(teams)
+        ]
+        return again + [
+            reconcile_rotation(
+                cached,
+                meta("Rotation", f"r{i}"),
+                {**ROTATION, "teamRef": {"name": f"t{i}"}},
+                o.status,
+                team_refs(f"t{i}", teams[i]),
+                NOW,
+            )
+            for i, o in enumerate(rotations)
+        ]
+
+    # Writing a team's schedule may have changed its members (PagerDuty's Advanced Permissions
+    # add the schedule's users): the next reconcile of each team reads them once.
     emulator.clear_requests()
-    again = [
-        reconcile_team(cached, meta("OnCallTeam", f"t{i}"), TEAM, o.status, NOW)
-        for i, o in enumerate(teams)
-    ]
-    again += [
-        reconcile_rotation(
-            cached,
-            meta("Rotation", f"r{i}"),
-            {**ROTATION, "teamRef": {"name": f"t{i}"}},
-            o.status,
-            team_refs(f"t{i}", teams[i]),
-            NOW,
-        )
-        for i, o in enumerate(rotations)
-    ]
-    assert [o.status for o in again] == [o.status for o in teams + rotations]
+    assert [o.status for o in round_again()] == [o.status for o in teams + rotations]
+    assert reads(emulator)["/teams/{id}/members"] == 5
+    emulator.clear_requests()
+    assert [o.status for o in round_again()] == [o.status for o in teams + rotations]
     assert writes(emulator) == []
     # Only the page count, which issue 9 turns into one account-wide scan, still reads per team.
     assert set(reads(emulator)) <= {"/incidents"}

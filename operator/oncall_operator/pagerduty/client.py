@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import httpx2
 import pagerduty
@@ -113,8 +113,9 @@ class PagerDutyClient:
 
     @classmethod
     def from_settings(
-        cls, settings: PagerDutySettings, hooks: ClientHooks | None = None
-    ) -> PagerDutyClient:
+        cls, settings: PagerDutySettings, hooks: ClientHooks | None = None, **options: Any
+    ) -> Self:
+        """`options`: more keyword arguments for the constructor (a subclass's own)."""
         token = settings.token()
         return cls(
             TokenSource.from_file(token) if isinstance(token, Path) else token,
@@ -122,6 +123,7 @@ class PagerDutyClient:
             ca_file=str(settings.ca_file) if settings.ca_file else None,
             requests_per_minute=settings.rate_limit,
             hooks=hooks,
+            **options,
         )
 
     @classmethod

@@ -31,9 +31,9 @@ from collections.abc import Callable
 from typing import Any
 
 from oncall_operator.pagerduty.budget import ReadBudget, sweep_period
-from oncall_operator.pagerduty.client import PAGE_LIMIT, ClientHooks, PagerDutyClient
+from oncall_operator.pagerduty.client import PAGE_LIMIT, PagerDutyClient
 from oncall_operator.pagerduty.errors import NotFound, PagerDutyError, Unavailable
-from oncall_operator.settings import PagerDutySettings
+from oncall_operator.pagerduty.token import TokenSource
 
 JSON = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ class CachingPagerDutyClient(PagerDutyClient):
 
     def __init__(
         self,
-        token: str,
+        token: str | TokenSource,
         *,
         read_budget_per_minute: int = 60,
         drift_interval_seconds: float = 300.0,
@@ -189,22 +189,6 @@ class CachingPagerDutyClient(PagerDutyClient):
         self._paced = threading.local()
         self.period: float = drift_interval_seconds
         self.last_sweep_reads = 0
-
-    @classmethod
-    def from_settings(
-        cls,
-        settings: PagerDutySettings,
-        hooks: ClientHooks | None = None,
-        **options: Any,
-    ) -> CachingPagerDutyClient:
-        return cls(
-            settings.token(),
-            api_url=settings.api_url,
-            ca_file=str(settings.ca_file) if settings.ca_file else None,
-            requests_per_minute=settings.rate_limit,
-            hooks=hooks,
-            **options,
-        )
 
     # -- users ------------------------------------------------------------------------------------
     def find_user_by_email(self, email: str) -> JSON | None:
@@ -312,6 +296,10 @@ class CachingPagerDutyClient(PagerDutyClient):
     def find_schedules(self, query: str) -> list[JSON]:
         return self._find_fresh(self.schedules, query)
 
+    def schedules_of_team(self, team_id: str) -> list[JSON]:
+        self._filled(self.schedules)
+        return self.schedules.matching(lambda s: _has_team(s, team_id))
+
     def create_schedule(self, schedule: JSON) -> JSON:
         return self._written(
             self.schedules, lambda: super(CachingPagerDutyClient, self).create_schedule(schedule)
@@ -333,6 +321,10 @@ class CachingPagerDutyClient(PagerDutyClient):
 
     def find_escalation_policies(self, query: str) -> list[JSON]:
         return self._find_fresh(self.policies, query)
+
+    def escalation_policies_of_team(self, team_id: str) -> list[JSON]:
+        self._filled(self.policies)
+        return self.policies.matching(lambda p: _has_team(p, team_id))
 
     def create_escalation_policy(self, policy: JSON) -> JSON:
         return self._written(
@@ -474,6 +466,11 @@ class CachingPagerDutyClient(PagerDutyClient):
                 snapshot.drop(object_id)  # deleted by hand: the next reconcile makes it again
             raise
         snapshot.put(_without_rendering(written))
+        if snapshot is not self.teams:
+            # PagerDuty may add a schedule's or a policy's users to its teams by itself (Advanced
+            # Permissions, NOTES.md "Side effects"): what is cached of their members may be old.
+            for team in written.get("teams") or []:
+                self._forget_members(str(team.get("id")))
         return written
 
     def _deleted(self, snapshot: Snapshot, object_id: str, delete: Callable[[str], None]) -> None:
@@ -533,6 +530,10 @@ class CachingPagerDutyClient(PagerDutyClient):
                 if period <= self.drift_interval_seconds
                 else f", longer than the drift interval of {self.drift_interval_seconds:.0f}s",
             )
+
+
+def _has_team(obj: JSON, team_id: str) -> bool:
+    return any(str(t.get("id")) == team_id for t in obj.get("teams") or [])
 
 
 def _user_id(member: JSON) -> str:
