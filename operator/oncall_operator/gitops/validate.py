@@ -65,6 +65,7 @@ def validate_documents(
     documents: Sequence[Document],
     now: dt.datetime,
     schemas: Mapping[str, Mapping[str, Any]] | None = None,
+    cross: bool = True,
 ) -> list[Finding]:
     """Findings for every object of our kinds in `documents`, in document order, then the
     findings across objects. RuleUnsupported/SchemaUnsupported when a CRD needs more than this
@@ -111,10 +112,11 @@ def validate_documents(
             continue
         assert isinstance(model, OnCallTeamSpec | RotationSpec | EscalationPolicySpec)
         parsed.append(Parsed(document, model))
-    findings += [
-        _finding(p.document, p.path, p.message)
-        for p in cross_problems(parsed, [d for d in documents if d.is_ours()], now)
-    ]
+    if cross:
+        ours = [d for d in documents if d.is_ours()]
+        findings += [
+            _finding(p.document, p.path, p.message) for p in cross_problems(parsed, ours, now)
+        ]
     return findings
 
 
