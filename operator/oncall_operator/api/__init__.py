@@ -30,6 +30,7 @@ from oncall_operator.api.rotation import (
     Layer,
     LayerStatus,
     OnCallStatus,
+    OverrideStatus,
     Participants,
     PersonLoad,
     RotationSpec,
@@ -37,6 +38,7 @@ from oncall_operator.api.rotation import (
     duration_seconds,
 )
 from oncall_operator.api.team import (
+    Away,
     Member,
     MembersStatus,
     OnCallPolicy,
@@ -51,6 +53,7 @@ __all__ = [
     "GROUP",
     "PAUSED_ANNOTATION",
     "VERSION",
+    "Away",
     "BusinessHours",
     "ChangesTakeEffect",
     "Condition",
@@ -70,6 +73,7 @@ __all__ = [
     "OnCallStatus",
     "OnCallTeamSpec",
     "OnCallTeamStatus",
+    "OverrideStatus",
     "PagerDutyRef",
     "PagerDutyStatus",
     "PagesStatus",

@@ -266,6 +266,16 @@ class PersonLoad(ApiModel):
     shifts: int = Field(ge=0, description="Separate shifts over the next 28 days.")
 
 
+class OverrideStatus(ApiModel):
+    """A PagerDuty schedule override the operator made to cover someone's time off."""
+
+    id: str = Field(description="Id of the PagerDuty override.")
+    start: str = Field(description="Start of the override (RFC 3339).")
+    end: str = Field(description="End of the override (RFC 3339).")
+    email: str = Field(description="Who is on call instead.")
+    covers: str = Field(description="Whose time off the override covers.")
+
+
 class RotationStatus(CommonStatus):
     """Observed state of the PagerDuty schedule, written by the operator."""
 
@@ -276,4 +286,9 @@ class RotationStatus(CommonStatus):
     next_handoff: str | None = Field(default=None, description="Next handoff time (RFC 3339).")
     load: list[PersonLoad] = Field(
         default_factory=list, description="On-call load per person over the next 28 days."
+    )
+    overrides: list[OverrideStatus] = Field(
+        default_factory=list,
+        description="PagerDuty overrides the operator made for the team members' time off "
+        "(spec.members[].away of the teamRef team); overrides made by people are not listed.",
     )

@@ -25,6 +25,34 @@ class TeamRole(StrEnum):
     OBSERVER = "observer"
 
 
+class Away(ApiModel):
+    """Time off: whole days in the policy's time zone, both ends inclusive."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": {
+            "x-kubernetes-validations": [
+                {"rule": "self.from <= self.until", "message": "until must not be before from"}
+            ]
+        }
+    }
+
+    from_: dt.date = Field(
+        alias="from", description="First day away (YYYY-MM-DD) in the team policy's time zone."
+    )
+    until: dt.date = Field(
+        description="Last day away (YYYY-MM-DD), inclusive, in the team policy's time zone."
+    )
+    note: str | None = Field(
+        default=None, max_length=200, description="Why, for people reading the manifest."
+    )
+
+    @model_validator(mode="after")
+    def _is_ordered(self) -> Away:
+        if self.until < self.from_:
+            raise ValueError(f"until ({self.until}) is before from ({self.from_})")
+        return self
+
+
 class Member(ApiModel):
     """A person on the team, identified by the email of their PagerDuty user."""
 
@@ -49,8 +77,14 @@ class Member(ApiModel):
     )
     until: dt.date | None = Field(
         default=None,
-        description="Last day of the term (YYYY-MM-DD); after it the member leaves the team and "
-        "every rotation fed by it.",
+        description="Last day of the term (YYYY-MM-DD); the member leaves every rotation fed by "
+        "the team at its first handoff after this day (a shift is never cut short), then the team.",
+    )
+    away: list[Away] = Field(
+        default_factory=list,
+        max_length=50,
+        description="Time off. The operator hands this person's on-call time in these days to "
+        "another participant with PagerDuty schedule overrides.",
     )
 
     @model_validator(mode="after")
@@ -87,7 +121,16 @@ class OnCallPolicy(ApiModel):
         description="Maximum high-urgency pages outside business hours over the last 30 days.",
     )
     time_zone: TimeZone = Field(
-        default="UTC", description="IANA time zone in which pages are judged in or out of hours."
+        default="UTC",
+        description="IANA time zone in which pages are judged in or out of hours, and in which "
+        "the members' since, until and away dates begin and end.",
+    )
+    term_warning_days: int = Field(
+        default=14,
+        ge=0,
+        le=366,
+        description="Members whose term ends within this many days are listed in "
+        "status.members.expiringSoon, with an Event (default 14).",
     )
     business_hours: BusinessHours = Field(
         default_factory=BusinessHours,
@@ -137,7 +180,8 @@ class MembersStatus(ApiModel):
         default_factory=list, description="Emails with no PagerDuty user."
     )
     expiring_soon: list[str] = Field(
-        default_factory=list, description="Emails whose term ends within the next 30 days."
+        default_factory=list,
+        description="Emails whose term ends within policy.termWarningDays (default 14).",
     )
 
 

@@ -84,21 +84,27 @@ def render_entries(
     *,
     overflow: bool,
     final: bool,
+    overrides: Sequence[rendering.Entry] = (),
 ) -> list[rendering.Entry]:
     """Entries overlapping `window`: clipped to it, or whole shifts when `overflow`.
 
-    final: the final schedule (later layers win); otherwise the entries of the versions given.
+    final: the final schedule (later layers win, then `overrides` over them, the last created
+    winning); otherwise the entries of the versions given.
     """
     since, until = window
     layers = [rendering.layer_from_json(layer) for layer in layer_versions]
-    if not layers:
+    if not layers and not (final and overrides):
         return []
     low, high = since, until
     if overflow:  # render a margin so that a shift crossing an edge of the window is seen whole
-        margin = max(layer.turn_length for layer in layers) + timedelta(days=8)
+        margin = max((layer.turn_length for layer in layers), default=timedelta()) + timedelta(
+            days=8
+        )
         low, high = since - margin, until + margin
     if final:
         entries = rendering.render_final(layers, zone_name, low, high)
+        if overrides:
+            entries = rendering.apply_overrides(entries, overrides)
     else:
         entries = sorted(
             (e for layer in layers for e in rendering.render_layer(layer, zone_name, low, high)),

@@ -29,6 +29,9 @@ Semantics (one rule a line):
 - render_final: a later layer (higher index) overrides earlier ones wherever it has someone on
   call; its gaps let earlier layers show through; adjacent entries of the same user are merged;
   sorted by start; clipped to [since, until).
+- apply_overrides: each schedule override, in creation order, puts its user on call for all of
+  its [start, end) over whatever the layers (or an earlier override) had there; so where
+  overrides overlap the one created last wins.
 - coverage_percentage: the share of [since, until) the entries cover, 0-100, unrounded.
 - user_on_call_at: who the final schedule has on call at one instant, None for nobody.
 - Work is proportional to the number of turns and windows in the range, never to its length in
@@ -51,6 +54,7 @@ __all__ = [
     "Entry",
     "Layer",
     "Restriction",
+    "apply_overrides",
     "coverage_percentage",
     "layer_from_json",
     "render_final",
@@ -308,6 +312,24 @@ def render_final(
                 final.append(Entry(entries[cursors[index]].user_id, piece_start, piece_end))
                 break
     return _merge_same_user(final)
+
+
+def apply_overrides(final: Sequence[Entry], overrides: Sequence[Entry]) -> list[Entry]:
+    """`final` with each override (in creation order) painted over it, merged and sorted."""
+    result = list(final)
+    for override in overrides:
+        kept: list[Entry] = []
+        for entry in result:
+            if entry.end <= override.start or entry.start >= override.end:
+                kept.append(entry)
+                continue
+            if entry.start < override.start:
+                kept.append(Entry(entry.user_id, entry.start, override.start))
+            if entry.end > override.end:
+                kept.append(Entry(entry.user_id, override.end, entry.end))
+        kept.append(override)
+        result = sorted(kept, key=lambda e: (e.start, e.end))
+    return _merge_same_user(result)
 
 
 def coverage_percentage(entries: Sequence[Entry], since: datetime, until: datetime) -> float:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from oncall_testbed.emulator import layers, queries, rendering, side_effects
+from oncall_testbed.emulator import layers, overrides, queries, rendering, side_effects
 from oncall_testbed.emulator.errors import invalid, not_found
 from oncall_testbed.emulator.state import Account, JSONDict, new_id
 from oncall_testbed.emulator.validation import BodyValidator
@@ -69,6 +69,9 @@ class PagerDutyRoutes:
         r.add_get("/schedules/{id}", self.get_schedule)
         r.add_put("/schedules/{id}", self.update_schedule)
         r.add_delete("/schedules/{id}", self.delete_schedule)
+        overrides.OverrideRoutes(self.account, self.validator, self._reference, self.clock).add_to(
+            app
+        )
         r.add_get("/oncalls", self.list_oncalls)
         r.add_get("/escalation_policies", self.list_policies)
         r.add_post("/escalation_policies", self.create_policy)
@@ -390,12 +393,24 @@ class PagerDutyRoutes:
                 public["rendered_coverage_percentage"] = layers.coverage(entries, window)
             rendered_layers.append(public)
         final: JSONDict = {"name": "Final Schedule", "rendered_schedule_entries": []}
+        overrides_subschedule: JSONDict = {"name": "Overrides", "rendered_schedule_entries": []}
         if window is not None:
+            override_entries = overrides.entries_of(schedule)
             entries = layers.render_entries(
-                layers.versions(layers_json), zone_name, window, overflow=overflow, final=True
+                layers.versions(layers_json),
+                zone_name,
+                window,
+                overflow=overflow,
+                final=True,
+                overrides=override_entries,
             )
             final["rendered_schedule_entries"] = self._entries_json(request, entries, zone_name)
             final["rendered_coverage_percentage"] = layers.coverage(entries, window)
+            shown = overrides.visible(override_entries, window, overflow=overflow)
+            overrides_subschedule["rendered_schedule_entries"] = self._entries_json(
+                request, shown, zone_name
+            )
+            overrides_subschedule["rendered_coverage_percentage"] = layers.coverage(shown, window)
         user_ids = dict.fromkeys(u["user"]["id"] for layer in layers_json for u in layer["users"])
         rendered: JSONDict = {
             **self._identity(request, "schedules", schedule, schedule["name"]),
@@ -403,7 +418,7 @@ class PagerDutyRoutes:
             "time_zone": zone_name,
             "schedule_layers": rendered_layers,
             "final_schedule": final,
-            "overrides_subschedule": {"name": "Overrides", "rendered_schedule_entries": []},
+            "overrides_subschedule": overrides_subschedule,
             "escalation_policies": [
                 self._reference(request, "escalation_policies", p)
                 for p in self._policies_using(schedule["id"])
@@ -489,6 +504,7 @@ class PagerDutyRoutes:
                         window,
                         overflow=True,
                         final=True,
+                        overrides=overrides.entries_of(schedule),
                     )
                     found.extend(
                         {

@@ -28,6 +28,8 @@ SERVED_OPERATIONS: dict[str, tuple[str, ...]] = {
     "/teams/{id}/users/{user_id}": ("put", "delete"),
     "/schedules": ("get", "post"),
     "/schedules/{id}": ("get", "put", "delete"),
+    "/schedules/{id}/overrides": ("get", "post"),
+    "/schedules/{id}/overrides/{override_id}": ("delete",),
     "/oncalls": ("get",),
     "/escalation_policies": ("get", "post"),
     "/escalation_policies/{id}": ("get", "put", "delete"),

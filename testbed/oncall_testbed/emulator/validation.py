@@ -53,6 +53,9 @@ def corrected_spec(spec: dict[str, Any], *, for_requests: bool) -> dict[str, Any
     # POST /schedules answers 200, not 201 (api-schema issue 497).
     create_schedule = spec["paths"]["/schedules"]["post"]["responses"]
     create_schedule["200"] = create_schedule["201"]
+    # GET /schedules/{id}/overrides answers 200; the spec's only response code, 201, is a slip.
+    list_overrides = spec["paths"]["/schedules/{id}/overrides"]["get"]["responses"]
+    list_overrides["200"] = list_overrides["201"]
     if for_requests:
         _strip_read_only(spec)
     return spec
