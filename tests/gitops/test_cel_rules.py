@@ -58,6 +58,11 @@ CASES: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any], str]] = {
         {"members": [{**EMAIL, "since": "2026-09-02", "until": "2026-09-01"}]},
         "spec.members[0]",
     ),
+    ("OnCallTeam", "spec.members[].away[]"): (
+        {"members": [{**EMAIL, "away": [{"from": "2027-01-04", "until": "2027-01-04"}]}]},
+        {"members": [{**EMAIL, "away": [{"from": "2027-01-05", "until": "2027-01-04"}]}]},
+        "spec.members[0].away[0]",
+    ),
     ("OnCallTeam", "spec.policy.businessHours.days"): (
         {"policy": {"businessHours": {"days": ["Mon", "Tue"]}}},
         {"policy": {"businessHours": {"days": ["Mon", "Tue", "Mon"]}}},
