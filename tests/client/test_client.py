@@ -190,37 +190,56 @@ def test_escalation_policy_lifecycle(client: PagerDutyClient) -> None:
         client.get_escalation_policy(policy["id"])
 
 
-def test_incidents_are_read_by_team_and_urgency(
+def _policy_paging(client: PagerDutyClient, email: str) -> str:
+    user = client.find_user_by_email(email)
+    assert user is not None
+    policy = client.create_escalation_policy(
+        {
+            "type": "escalation_policy",
+            "name": f"Pages {email}",
+            "escalation_rules": [
+                {
+                    "escalation_delay_in_minutes": 5,
+                    "targets": [{"type": "user_reference", "id": user["id"]}],
+                }
+            ],
+        }
+    )
+    return str(policy["id"])
+
+
+def test_log_entries_are_read_with_their_incidents(
     client: PagerDutyClient, emulator: EmulatorServer
 ) -> None:
-    team = client.create_team({"type": "team", "name": "Search"})
-    other = client.create_team({"type": "team", "name": "Other"})
+    policy_id = _policy_paging(client, "ana@example.com")
     emulator.seed_incidents(
         [
             {
                 "title": "a",
                 "urgency": "high",
-                "team_ids": [team["id"]],
+                "escalation_policy_id": policy_id,
                 "created_at": "2026-11-20T23:00:00Z",
             },
             {
                 "title": "b",
                 "urgency": "low",
-                "team_ids": [team["id"]],
-                "created_at": "2026-11-20T23:00:00Z",
+                "escalation_policy_id": policy_id,
+                "created_at": "2026-11-21T23:00:00Z",
             },
             {
-                "title": "c",
-                "urgency": "high",
-                "team_ids": [other["id"]],
-                "created_at": "2026-11-20T23:00:00Z",
+                "title": "old",
+                "escalation_policy_id": policy_id,
+                "created_at": "2026-10-01T23:00:00Z",
             },
         ]
     )
-    found = client.list_incidents(
-        team_ids=[team["id"]], since=NOW - dt.timedelta(days=30), until=NOW
-    )
-    assert [i["title"] for i in found] == ["a"]
+    found = client.list_log_entries(since=NOW - dt.timedelta(days=30), until=NOW)
+    notified = [
+        (e["incident"]["title"], e["incident"]["urgency"], e["user"]["summary"])
+        for e in found
+        if e["type"] == "notify_log_entry"
+    ]
+    assert notified == [("a", "high", "Ana Alvarez"), ("b", "low", "Ana Alvarez")]
 
 
 def test_invalid_input_carries_pagerdutys_errors(client: PagerDutyClient) -> None:
@@ -616,20 +635,22 @@ def test_threads_share_one_client(client: PagerDutyClient, emulator: EmulatorSer
     assert all(r["status"] == 200 for r in emulator.requests())
 
 
-def test_incidents_are_read_past_the_first_page(
+def test_log_entries_are_read_past_the_first_page(
     client: PagerDutyClient, emulator: EmulatorServer
 ) -> None:
-    team = client.create_team({"type": "team", "name": "Busy"})
+    policy_id = _policy_paging(client, "bo@example.com")
     created = "2026-11-20T23:00:00Z"
     emulator.seed_incidents(
         [
-            {"title": f"i{n}", "urgency": "high", "team_ids": [team["id"]], "created_at": created}
-            for n in range(130)
+            {"title": f"i{n}", "escalation_policy_id": policy_id, "created_at": created}
+            for n in range(50)
         ]
-    )
-    found = client.list_incidents(
-        team_ids=[team["id"]], since=NOW - dt.timedelta(days=7), until=NOW
-    )
-    assert sorted(i["title"] for i in found) == sorted(f"i{n}" for n in range(130))
-    pages = [r for r in emulator.requests() if r["path"].startswith("/incidents?")]
+    )  # 150 log entries: trigger, assign, notify each
+    emulator.clear_requests()
+    found = client.list_log_entries(since=NOW - dt.timedelta(days=7), until=NOW)
+    assert len(found) == 150
+    assert sorted(
+        e["incident"]["title"] for e in found if e["type"] == "notify_log_entry"
+    ) == sorted(f"i{n}" for n in range(50))
+    pages = [r for r in emulator.requests() if r["path"].startswith("/log_entries?")]
     assert len(pages) == 2

@@ -118,8 +118,14 @@ def test_admin_endpoints_over_http(own_pd: httpx2.Client, own_emulator: Emulator
     )
     assert seeded.status_code == 201
     assert own_pd.get("/users", params={"query": "zed@"}).json()["users"][0]["name"] == "Zed"
-    team_id = own_pd.post("/teams", json=bodies.team()).json()["team"]["id"]
-    incident = {"title": "t", "created_at": "2026-01-01T00:00:00Z", "team_ids": [team_id]}
+    ana = own_pd.get("/users", params={"query": "ana@"}).json()["users"][0]["id"]
+    policy = bodies.policy(("user_reference", ana))
+    policy_id = own_pd.post("/escalation_policies", json=policy).json()["escalation_policy"]["id"]
+    incident = {
+        "title": "t",
+        "created_at": "2026-01-01T00:00:00Z",
+        "escalation_policy_id": policy_id,
+    }
     assert own_pd.post("/_emulator/incidents", json={"incidents": [incident]}).status_code == 201
     assert own_pd.put("/_emulator/rate_limit", json={"requests_per_minute": 5}).status_code == 204
     assert own_pd.get("/users").headers["ratelimit-limit"] == "5"
@@ -140,7 +146,7 @@ def test_admin_endpoints_over_http(own_pd: httpx2.Client, own_emulator: Emulator
 
 
 def test_unknown_paths_are_404_in_pagerduty_form(pd: httpx2.Client) -> None:
-    response = pd.get("/services")
+    response = pd.get("/business_services")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == 2100
 

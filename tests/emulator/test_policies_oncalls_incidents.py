@@ -1,4 +1,4 @@
-"""Escalation policies, on-calls and incidents over HTTPS."""
+"""Escalation policies and on-calls over HTTPS (incidents: test_incidents_pages.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Any
 import httpx2
 import pytest
 
-from oncall_testbed.emulator import EmulatorServer
 from tests.emulator import bodies
 
 DAY = timedelta(days=1)
@@ -155,58 +154,3 @@ def test_oncall_range_is_checked(pd: httpx2.Client, since: timedelta, until: tim
     now = datetime.now(UTC)
     response = pd.get("/oncalls", params={"since": _iso(now + since), "until": _iso(now + until)})
     assert response.status_code == 400
-
-
-def test_incidents_are_filtered(pd: httpx2.Client, emulator: EmulatorServer) -> None:
-    team_id = pd.post("/teams", json=bodies.team()).json()["team"]["id"]
-    now = datetime.now(UTC).replace(microsecond=0)
-    emulator.seed_incidents(
-        [
-            {"title": "db down", "created_at": _iso(now - 2 * DAY), "team_ids": [team_id]},
-            {
-                "title": "slow",
-                "created_at": _iso(now - DAY),
-                "urgency": "low",
-                "team_ids": [team_id],
-            },
-            {"title": "other team", "created_at": _iso(now - DAY)},
-            {"title": "long ago", "created_at": _iso(now - 60 * DAY), "team_ids": [team_id]},
-            {"title": "open", "created_at": _iso(now - DAY), "status": "triggered"},
-        ]
-    )
-
-    def titles(**params: Any) -> list[str]:
-        response = pd.get("/incidents", params=params)
-        assert response.status_code == 200, response.text
-        return [i["title"] for i in response.json()["incidents"]]
-
-    assert titles(**{"team_ids[]": team_id, "urgencies[]": "high"}) == ["db down"]
-    assert titles(**{"team_ids[]": team_id, "since": _iso(now - 90 * DAY), "until": _iso(now)}) == [
-        "long ago",
-        "db down",
-        "slow",
-    ]
-    assert titles(**{"statuses[]": ["triggered", "acknowledged"]}) == ["open"]
-    assert len(titles(date_range="all")) == 5
-    assert len(titles(limit=2)) == 2
-    assert pd.get("/incidents", params={"limit": 1000}).json()["limit"] == 100
-    too_long = {"since": _iso(now - 200 * DAY), "until": _iso(now)}
-    assert pd.get("/incidents", params=too_long).status_code == 400
-
-
-@pytest.mark.parametrize(
-    ("incident", "message"),
-    [
-        ({"urgency": "meh"}, r"incidents\[0\].urgency"),
-        ({"status": "closed"}, r"incidents\[0\].status"),
-        ({"created_at": "yesterday"}, r"incidents\[0\].created_at"),
-        ({"created_at": "2026-01-01T00:00:00"}, r"incidents\[0\].created_at"),  # no offset
-        ({"team_ids": ["PNOTEAM"]}, r"incidents\[0\].team_ids"),
-        ({"title": ""}, r"incidents\[0\].title"),
-    ],
-)
-def test_bad_incident_seed_is_refused(
-    emulator: EmulatorServer, incident: dict[str, Any], message: str
-) -> None:
-    with pytest.raises(ValueError, match=message):
-        emulator.seed_incidents([{"title": "x", "created_at": "2026-01-01T00:00:00Z", **incident}])

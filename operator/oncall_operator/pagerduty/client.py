@@ -258,22 +258,17 @@ class PagerDutyClient:
     def delete_escalation_policy(self, policy_id: str) -> None:
         self._request("DELETE", f"escalation_policies/{policy_id}")
 
-    # -- incidents --------------------------------------------------------------------------------
-    def list_incidents(
-        self,
-        *,
-        team_ids: Sequence[str],
-        since: dt.datetime,
-        until: dt.datetime,
-        urgencies: Sequence[str] = ("high",),
-    ) -> list[JSON]:
+    # -- incidents and their log entries -----------------------------------------------------------
+    def list_log_entries(self, *, since: dt.datetime, until: dt.datetime) -> list[JSON]:
+        """Every log entry of the account in [since, until), each with its full incident (for
+        the urgency): who was notified of what, and when (NOTES.md "Incidents, pages and teams")."""
         params: JSON = {
-            "team_ids[]": list(team_ids),
-            "urgencies[]": list(urgencies),
             "since": _iso(since),
             "until": _iso(until),
+            "include[]": ["incidents"],
+            "is_overview": "false",
         }
-        return self._list("incidents", params, key="incidents")
+        return self._list("log_entries", params, key="log_entries")
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _get_one(self, path: str, key: str, params: JSON | None = None) -> JSON:

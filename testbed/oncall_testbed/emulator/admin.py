@@ -3,12 +3,14 @@
     GET    /_emulator/requests     the request log: [{method, path, status, time}]
     DELETE /_emulator/requests     clear it
     POST   /_emulator/users        {"users": [{name, email, time_zone}]}
-    POST   /_emulator/incidents    {"incidents": [{title, created_at, status, urgency, team_ids}]}
+    POST   /_emulator/incidents    {"incidents": [{escalation_policy_id, created_at, urgency, title,
+                                   status}]}: raised on the policy at created_at; the emulator
+                                   decides whom its first rule notifies (paging.py)
     PUT    /_emulator/faults       {"error_rate", "latency_seconds", "error_status"}
     POST   /_emulator/scripts      {"method", "path", "status", "body", "headers", "times"}
     PUT    /_emulator/rate_limit   {"requests_per_minute": N, "oncalls_requests_per_minute": M}
     PUT    /_emulator/token        {"token": "..."}: accept only this token from now on (rotation)
-    POST   /_emulator/reset        wipe teams, schedules, policies, incidents, log, faults and
+    POST   /_emulator/reset        wipe everything but the users, and the log, faults and
                                    scripts, restore the rate limit and token; keep users
 They need the same token as the PagerDuty endpoints.
 """
@@ -22,6 +24,7 @@ from aiohttp import web
 
 from oncall_testbed.emulator.control import Controls, ScriptedResponse
 from oncall_testbed.emulator.errors import invalid
+from oncall_testbed.emulator.paging import seed_incidents
 from oncall_testbed.emulator.state import Account
 
 
@@ -58,7 +61,7 @@ class AdminRoutes:
     async def seed_incidents(self, request: web.Request) -> web.Response:
         incidents = (await _body(request)).get("incidents")
         with self.account.lock:
-            seeded = _checked(lambda: self.account.seed_incidents(_list(incidents, "incidents")))
+            seeded = _checked(lambda: seed_incidents(self.account, _list(incidents, "incidents")))
         return web.json_response({"incidents": seeded}, status=201)
 
     async def set_faults(self, request: web.Request) -> web.Response:

@@ -14,8 +14,6 @@ from oncall_testbed.emulator.validation import BodyValidator
 
 HTML_BASE = "https://emulator.pagerduty.local"
 ONCALL_MAX_RANGE = timedelta(days=90)
-INCIDENT_MAX_RANGE = timedelta(days=183)  # "6 months"
-INCIDENT_DEFAULT_RANGE = timedelta(days=30)
 SCHEDULE_DEFAULT_RANGE = timedelta(weeks=2)
 _TYPE_BY_COLLECTION = {
     "users": "user",
@@ -23,6 +21,7 @@ _TYPE_BY_COLLECTION = {
     "schedules": "schedule",
     "escalation_policies": "escalation_policy",
     "incidents": "incident",
+    "services": "service",
 }
 _TARGET_TYPES = {
     "user": "user_reference",
@@ -78,7 +77,6 @@ class PagerDutyRoutes:
         r.add_get("/escalation_policies/{id}", self.get_policy)
         r.add_put("/escalation_policies/{id}", self.update_policy)
         r.add_delete("/escalation_policies/{id}", self.delete_policy)
-        r.add_get("/incidents", self.list_incidents)
 
     # -- users ---------------------------------------------------------------------------
 
@@ -575,7 +573,12 @@ class PagerDutyRoutes:
         with self.account.lock:
             policy_id = request.match_info["id"]
             self._find("escalation_policies", policy_id)
-            del self.account.escalation_policies[policy_id]  # the emulator has no services
+            if self._services_using(policy_id):
+                raise invalid(
+                    "Escalation policy can't be deleted while it is used by services "
+                    + ", ".join(self._services_using(policy_id))
+                )
+            del self.account.escalation_policies[policy_id]
             self.account.save()
             return web.Response(status=204)
 
@@ -643,12 +646,21 @@ class PagerDutyRoutes:
                 }
                 for rule in policy["escalation_rules"]
             ],
-            "services": [],
+            "services": [
+                self._reference(request, "services", s) for s in self._services_using(policy["id"])
+            ],
             "teams": [self._reference(request, "teams", t) for t in policy["teams"]],
         }
         if policy.get("description") is not None:
             rendered["description"] = policy["description"]
         return rendered
+
+    def _services_using(self, policy_id: str) -> list[str]:
+        return [
+            s["id"]
+            for s in self.account.services.values()
+            if s["escalation_policy_id"] == policy_id
+        ]
 
     def _policy_user_ids(self, policy: JSONDict) -> set[str]:
         ids: set[str] = set()
@@ -662,49 +674,6 @@ class PagerDutyRoutes:
                         u["user"]["id"] for lay in schedule["schedule_layers"] for u in lay["users"]
                     }
         return ids
-
-    # -- incidents -----------------------------------------------------------------------
-
-    async def list_incidents(self, request: web.Request) -> web.Response:
-        with self.account.lock:
-            incidents = list(self.account.incidents.values())
-            if request.query.get("date_range") != "all":
-                until = queries.query_instant(request, "until") or self.clock()
-                since, until = queries.window(
-                    request,
-                    default_since=until - INCIDENT_DEFAULT_RANGE,
-                    default_until=until,
-                    longest=INCIDENT_MAX_RANGE,
-                )
-                incidents = [
-                    i for i in incidents if since <= layers.instant(i["created_at"]) < until
-                ]
-            filters = {
-                "team_ids": queries.ids(request, "team_ids"),
-                "urgency": queries.ids(request, "urgencies"),
-                "status": queries.ids(request, "statuses"),
-            }
-            if filters["team_ids"]:
-                incidents = [i for i in incidents if filters["team_ids"] & set(i["team_ids"])]
-            for key in ("urgency", "status"):
-                if filters[key]:
-                    incidents = [i for i in incidents if i[key] in filters[key]]
-            incidents.sort(key=lambda i: layers.instant(i["created_at"]))
-            rendered = [self._incident(request, i) for i in incidents]
-            return queries.page(request, "incidents", rendered)
-
-    def _incident(self, request: web.Request, incident: JSONDict) -> JSONDict:
-        return {
-            **self._identity(request, "incidents", incident, incident["title"]),
-            "incident_number": incident["incident_number"],
-            "title": incident["title"],
-            "created_at": incident["created_at"],
-            "updated_at": incident["created_at"],
-            "status": incident["status"],
-            "urgency": incident["urgency"],
-            "assignments": [],
-            "teams": [self._reference(request, "teams", t) for t in incident["team_ids"]],
-        }
 
     # -- shared ----------------------------------------------------------------------------
 

@@ -26,6 +26,8 @@ from oncall_testbed.emulator.control import (
     ScriptedResponse,
     middleware,
 )
+from oncall_testbed.emulator.incidents import IncidentRoutes
+from oncall_testbed.emulator.paging import seed_incidents
 from oncall_testbed.emulator.routes import PagerDutyRoutes, now
 from oncall_testbed.emulator.state import Account, JSONDict
 from oncall_testbed.emulator.tls import ServerCredentials, make_credentials
@@ -118,9 +120,11 @@ class EmulatorServer:
     async def _serve(self) -> None:
         assert self._credentials is not None
         app = web.Application(middlewares=[middleware(self.controls)])
-        PagerDutyRoutes(
+        routes = PagerDutyRoutes(
             self.account, self._validator, self._clock, self._advanced_permissions
-        ).add_to(app)
+        )
+        routes.add_to(app)
+        IncidentRoutes(routes).add_to(app)
         AdminRoutes(self.account, self.controls).add_to(app)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -197,8 +201,9 @@ class EmulatorServer:
             return [dict(u) for u in self.account.seed_users(users)]
 
     def seed_incidents(self, incidents: list[JSONDict]) -> list[JSONDict]:
+        """Raise incidents on escalation policies at given times (see paging.seed_incidents)."""
         with self.account.lock:
-            return [dict(i) for i in self.account.seed_incidents(incidents)]
+            return [dict(i) for i in seed_incidents(self.account, incidents)]
 
     def requests(self) -> list[dict[str, Any]]:
         return self.controls.requests()
@@ -233,7 +238,7 @@ class EmulatorServer:
         self._token = token
 
     def reset(self) -> None:
-        """Wipe teams, schedules, policies, incidents, the log, faults, scripts; keep users.
+        """Wipe everything but the users, the request log, faults, scripts; keep users.
 
         The rate limit and the token go back to the ones the server was made with.
         """

@@ -33,7 +33,12 @@ SERVED_OPERATIONS: dict[str, tuple[str, ...]] = {
     "/oncalls": ("get",),
     "/escalation_policies": ("get", "post"),
     "/escalation_policies/{id}": ("get", "put", "delete"),
-    "/incidents": ("get",),
+    "/services": ("get", "post"),
+    "/services/{id}": ("get", "delete"),
+    "/incidents": ("get", "post"),
+    "/incidents/{id}": ("get",),
+    "/incidents/{id}/log_entries": ("get",),
+    "/log_entries": ("get",),
 }
 
 SUBSET_FILE = Path(__file__).with_name("openapi-subset.json")

@@ -1,4 +1,5 @@
-"""The emulator's account: users, teams, schedules, escalation policies and incidents.
+"""The emulator's account: users, teams, schedules, escalation policies, services, incidents and
+their log entries.
 
 Objects are kept as plain JSON-ready dicts holding only what a client sent or the emulator
 decided (ids, layer history); everything derived (summary, self, references) is added when a
@@ -17,26 +18,26 @@ import tempfile
 import threading
 import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 JSONDict = dict[str, Any]
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits
-_COLLECTIONS = ("users", "teams", "schedules", "escalation_policies", "incidents")
+_COLLECTIONS = (
+    "users",
+    "teams",
+    "schedules",
+    "escalation_policies",
+    "services",
+    "incidents",
+    "log_entries",
+)
 
 
 @functools.cache
 def _known_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
-
-
-def _is_instant(text: str) -> bool:
-    try:
-        return datetime.fromisoformat(text).utcoffset() is not None
-    except ValueError:
-        return False
 
 
 def new_id(taken: set[str] | dict[str, Any]) -> str:
@@ -55,7 +56,9 @@ class Account:
     teams: dict[str, JSONDict] = field(default_factory=dict)
     schedules: dict[str, JSONDict] = field(default_factory=dict)
     escalation_policies: dict[str, JSONDict] = field(default_factory=dict)
+    services: dict[str, JSONDict] = field(default_factory=dict)
     incidents: dict[str, JSONDict] = field(default_factory=dict)
+    log_entries: dict[str, JSONDict] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     state_file: Path | None = field(default=None, repr=False, compare=False)
 
@@ -94,44 +97,12 @@ class Account:
         self.save()
         return seeded
 
-    def seed_incidents(self, incidents: list[JSONDict]) -> list[JSONDict]:
-        """Add incidents ({title, created_at, status?, urgency?, team_ids?, escalation_policy_id?})."""
-        seeded = []
-        for index, raw in enumerate(incidents):
-            title, created_at = raw.get("title"), raw.get("created_at")
-            if not isinstance(title, str) or not title:
-                raise ValueError(f"incidents[{index}].title: expected a non-empty string")
-            if not isinstance(created_at, str) or not _is_instant(created_at):
-                raise ValueError(f"incidents[{index}].created_at: expected an ISO 8601 date-time")
-            status = raw.get("status", "resolved")
-            if status not in ("triggered", "acknowledged", "resolved"):
-                raise ValueError(f"incidents[{index}].status: unknown status {status!r}")
-            urgency = raw.get("urgency", "high")
-            if urgency not in ("high", "low"):
-                raise ValueError(f"incidents[{index}].urgency: expected 'high' or 'low'")
-            team_ids = list(raw.get("team_ids", []))
-            for team_id in team_ids:
-                if team_id not in self.teams:
-                    raise ValueError(f"incidents[{index}].team_ids: no team {team_id!r}")
-            record = {
-                "title": title,
-                "created_at": created_at,
-                "status": status,
-                "urgency": urgency,
-                "team_ids": team_ids,
-                "incident_number": len(self.incidents) + 1,
-            }
-            seeded.append(self.add("incidents", record))
-        self.save()
-        return seeded
-
     def reset(self) -> None:
-        """Forget teams, schedules, policies and incidents; keep the users."""
+        """Forget everything but the users."""
         with self.lock:
-            self.teams.clear()
-            self.schedules.clear()
-            self.escalation_policies.clear()
-            self.incidents.clear()
+            for name in _COLLECTIONS:
+                if name != "users":
+                    getattr(self, name).clear()
             self.save()
 
     # -- persistence -----------------------------------------------------------------------
