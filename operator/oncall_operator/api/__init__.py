@@ -45,6 +45,7 @@ from oncall_operator.api.team import (
     OnCallTeamSpec,
     OnCallTeamStatus,
     PagesStatus,
+    PersonPages,
     TeamRole,
 )
 
@@ -79,6 +80,7 @@ __all__ = [
     "PagesStatus",
     "Participants",
     "PersonLoad",
+    "PersonPages",
     "RotationSpec",
     "RotationStatus",
     "Rule",

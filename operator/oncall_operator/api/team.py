@@ -118,12 +118,13 @@ class OnCallPolicy(ApiModel):
     max_out_of_hours_pages_per_month: int | None = Field(
         default=None,
         ge=0,
-        description="Maximum high-urgency pages outside business hours over the last 30 days.",
+        description="Maximum high-urgency pages to members on call through the team's rotations "
+        "outside those rotations' business hours, over the last 30 days.",
     )
     time_zone: TimeZone = Field(
         default="UTC",
-        description="IANA time zone in which pages are judged in or out of hours, and in which "
-        "the members' since, until and away dates begin and end.",
+        description="IANA time zone in which the members' since, until and away dates begin and "
+        "end (pages are judged by each rotation's own time zone and business hours).",
     )
     term_warning_days: int = Field(
         default=14,
@@ -134,7 +135,8 @@ class OnCallPolicy(ApiModel):
     )
     business_hours: BusinessHours = Field(
         default_factory=BusinessHours,
-        description="Business hours for counting out-of-hours pages (default Mon-Fri 09:00-17:00).",
+        description="Deprecated and ignored: pages are judged against each rotation's own "
+        "businessHours.",
     )
 
 
@@ -185,11 +187,33 @@ class MembersStatus(ApiModel):
     )
 
 
+class PersonPages(ApiModel):
+    """One member's pages over the last 30 days while on call through the team's rotations."""
+
+    email: str = Field(description="The member.")
+    pages: int = Field(default=0, ge=0, description="High-urgency pages received on call.")
+    night_pages: int = Field(
+        default=0, ge=0, description="Of those, pages 22:00-07:00 in the person's own time zone."
+    )
+    max_pages_in_12h: int = Field(
+        default=0,
+        ge=0,
+        alias="maxPagesIn12h",  # the generated camel case would read "In12H"
+        description="The most pages within any 12 hours (the SRE limit is two).",
+    )
+
+
 class PagesStatus(ApiModel):
-    """Page counts used by the maxOutOfHoursPagesPerMonth policy."""
+    """Pages PagerDuty sent the team's members while they were on call through its rotations."""
 
     out_of_hours_last_30_days: int = Field(
-        default=0, ge=0, description="High-urgency incidents for this team outside business hours."
+        default=0,
+        ge=0,
+        description="High-urgency pages to members on call through a rotation of the team, outside "
+        "that rotation's business hours, over the last 30 days.",
+    )
+    people: list[PersonPages] = Field(
+        default_factory=list, description="Per member: pages, night pages, busiest 12 hours."
     )
 
 
