@@ -45,6 +45,7 @@ UNKNOWN_EMAILS: Final = "UnknownEmails"
 # Reasons of Sustainable
 WITHIN_POLICY: Final = "WithinPolicy"
 POLICY_BREACHED: Final = "PolicyBreached"
+PAGE_BUDGET_EXCEEDED: Final = "PageBudgetExceeded"
 NO_POLICY: Final = "NoPolicy"
 
 Condition = dict[str, Any]

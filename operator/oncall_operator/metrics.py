@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping
+from typing import Any
+
 from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
@@ -51,7 +55,19 @@ class OperatorMetrics:
             ["kind"],
             registry=registry,
         )
-
+        self.out_of_hours_pages = Gauge(
+            "oncall_team_out_of_hours_pages",
+            "High-urgency pages to a team's members on call outside business hours, last 30 days.",
+            ["namespace", "team"],
+            registry=registry,
+        )
+        self.page_budget_exceeded = Gauge(
+            "oncall_team_page_budget_exceeded",
+            "1 while a team is over its maxOutOfHoursPagesPerMonth (Sustainable=False "
+            "PageBudgetExceeded), else 0.",
+            ["namespace", "team"],
+            registry=registry,
+        )
         self.drift_sweep_period = Gauge(
             "oncall_drift_sweep_period_seconds",
             "Seconds one drift sweep takes: the drift interval, or longer when the objects need "
@@ -61,6 +77,29 @@ class OperatorMetrics:
 
     def sweep_period_changed(self, seconds: float) -> None:
         self.drift_sweep_period.set(seconds)
+
+    def observe_status(
+        self, kind: str, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> None:
+        """Gauges read from a status a reconcile wrote (an OnCallTeam's pages)."""
+        pages = status.get("pages")
+        if kind != "OnCallTeam" or not isinstance(pages, Mapping):
+            return
+        labels = {"namespace": namespace, "team": name}
+        self.out_of_hours_pages.labels(**labels).set(int(pages.get("outOfHoursLast30Days") or 0))
+        exceeded = any(
+            c.get("type") == "Sustainable" and c.get("reason") == "PageBudgetExceeded"
+            for c in status.get("conditions") or []
+        )
+        self.page_budget_exceeded.labels(**labels).set(1 if exceeded else 0)
+
+    def forget(self, kind: str, namespace: str, name: str) -> None:
+        """Drop the gauges of a deleted object."""
+        if kind != "OnCallTeam":
+            return
+        for gauge in (self.out_of_hours_pages, self.page_budget_exceeded):
+            with contextlib.suppress(KeyError):  # never observed
+                gauge.remove(namespace, name)
 
     # PagerDuty client hooks
     def request_done(self, method: str, status: int | None, seconds: float) -> None:

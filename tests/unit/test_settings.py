@@ -44,3 +44,27 @@ def test_client_hooks_count_requests_and_rate_limit_waits() -> None:
     assert sample("oncall_pagerduty_requests_total", {"method": "GET", "status": "200"}) == 1
     assert sample("oncall_pagerduty_requests_total", {"method": "PUT", "status": "error"}) == 1
     assert sample("oncall_pagerduty_rate_limit_wait_seconds_total") == 2.5
+
+
+def test_team_page_gauges_follow_the_status_and_go_with_the_team() -> None:
+    registry = CollectorRegistry()
+    metrics = OperatorMetrics(registry)
+    over = {
+        "pages": {"outOfHoursLast30Days": 12, "people": []},
+        "conditions": [{"type": "Sustainable", "status": "False", "reason": "PageBudgetExceeded"}],
+    }
+    metrics.observe_status("OnCallTeam", "oncall", "out-of-hours", over)
+    metrics.observe_status("Rotation", "oncall", "weekly", over)  # not a team: no gauge
+    sample = registry.get_sample_value
+    labels = {"namespace": "oncall", "team": "out-of-hours"}
+    assert sample("oncall_team_out_of_hours_pages", labels) == 12
+    assert sample("oncall_team_page_budget_exceeded", labels) == 1
+    assert (
+        sample("oncall_team_out_of_hours_pages", {"namespace": "oncall", "team": "weekly"}) is None
+    )
+    within = {"pages": {"outOfHoursLast30Days": 3}, "conditions": []}
+    metrics.observe_status("OnCallTeam", "oncall", "out-of-hours", within)
+    assert sample("oncall_team_page_budget_exceeded", labels) == 0
+    metrics.forget("OnCallTeam", "oncall", "out-of-hours")
+    metrics.forget("OnCallTeam", "oncall", "never-seen")
+    assert sample("oncall_team_out_of_hours_pages", labels) is None

@@ -9,10 +9,10 @@ import pytest
 from oncall_operator.api import BusinessHours, OnCallPolicy, OnCallStatus, PersonLoad
 from oncall_operator.translate.load import (
     on_call_now,
-    out_of_hours_pages,
     person_load,
     sustainability_breaches,
 )
+from oncall_operator.translate.pages import in_business_hours
 
 EMAILS = {"PANA": "ana@example.com", "PBO": "bo@example.com", "PCY": "cy@example.com"}
 SINCE = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)  # Monday, GMT in Dublin
@@ -267,20 +267,11 @@ def test_sustainability_breaches(
         "Monday 06:00",
     ],
 )
-def test_out_of_hours_pages(
+def test_a_page_is_out_of_hours_outside_the_business_hours(
     created_at: str, time_zone: str, business_hours: BusinessHours, out_of_hours: int
 ) -> None:
-    incidents = [{"id": "Q1", "created_at": created_at, "urgency": "high"}]
-    assert out_of_hours_pages(incidents, business_hours, time_zone) == out_of_hours
-
-
-def test_out_of_hours_pages_counts_all() -> None:
-    incidents = [
-        {"created_at": "2026-12-01T10:00:00Z"},
-        {"created_at": "2026-12-01T20:00:00Z"},
-        {"created_at": "2026-12-05T10:00:00Z"},
-    ]
-    assert out_of_hours_pages(incidents, BusinessHours(), "UTC") == 2
+    at = dt.datetime.fromisoformat(created_at)
+    assert in_business_hours(at, business_hours, time_zone) is (out_of_hours == 0)
 
 
 def test_bad_entry_times_name_the_field() -> None:

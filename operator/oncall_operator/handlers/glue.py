@@ -109,6 +109,7 @@ async def reconcile_object(
         metrics = memo.get("metrics")
         if metrics is not None:
             metrics.reconciles.labels(kind=kind, result=result).inc()
+            metrics.observe_status(kind, meta.namespace, meta.name, outcome.status)
             drift = sum(1 for e in outcome.events if e.reason == "DriftCorrected")
             if drift:
                 metrics.drift_corrections.labels(kind=kind).inc(drift)
@@ -230,3 +231,6 @@ async def delete_object(
             kopf.event(body, type="Warning", reason="DeleteBlocked", message=str(error))
             raise kopf.TemporaryError(str(error), delay=error.delay) from None
     post_events(body, events)
+    metrics = memo.get("metrics")
+    if metrics is not None:
+        metrics.forget(kind, meta.namespace, meta.name)

@@ -38,7 +38,10 @@ def rotation_index(
 ) -> dict[str, RotationInfo]:
     return {
         namespace or "": RotationInfo(
-            name=name, pagerduty_id=_pagerduty_id(body), ready=is_ready(body)
+            name=name,
+            pagerduty_id=_pagerduty_id(body),
+            ready=is_ready(body),
+            spec=dict(body.get("spec") or {}),
         )
     }
 

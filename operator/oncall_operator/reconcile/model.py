@@ -58,6 +58,7 @@ class RotationInfo:
     name: str
     pagerduty_id: str | None
     ready: bool
+    spec: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

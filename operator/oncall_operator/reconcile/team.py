@@ -1,4 +1,4 @@
-"""OnCallTeam -> a PagerDuty team, its memberships and its out-of-hours page count.
+"""OnCallTeam -> a PagerDuty team, its memberships and the pages its members received.
 
 Unknown emails: the members who resolve are synced as usual, the rest are listed in
 status.members.unresolved with ReferencesResolved=False (UnknownEmails). Ready is then False with
@@ -11,24 +11,30 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from oncall_operator import conditions
-from oncall_operator.api import OnCallPolicy, OnCallTeamSpec
+from oncall_operator.api import OnCallTeamSpec
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import PagerDutyError
 from oncall_operator.reconcile.adoption import PagerDutyKind, delete_managed, locate
 from oncall_operator.reconcile.errors import AdoptionFailed
 from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, References
+from oncall_operator.reconcile.pages import (
+    PAGES_WINDOW,
+    PageLog,
+    page_log_of,
+    rotations_fed_by,
+    team_pages_between,
+)
 from oncall_operator.reconcile.status import StatusDraft, begin, listed
 from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
-from oncall_operator.translate import load
 from oncall_operator.translate import team as translate_team
 from oncall_operator.translate.identity import ObjectIdentity
+from oncall_operator.translate.pages import TeamPages
 
 KIND = "OnCallTeam"
-PAGES_WINDOW = dt.timedelta(days=30)
 
 
 def teams_of(client: PagerDutyClient) -> PagerDutyKind:
@@ -47,17 +53,21 @@ def reconcile_team(
     status: Mapping[str, Any],
     now: dt.datetime,
     refs: References | None = None,
+    page_log: PageLog | None = None,
 ) -> Outcome:
     """Make PagerDuty's team and memberships match the spec; return the full new status.
 
-    Of `refs` only the claims matter: a team depends on no other resource.
+    Of `refs` the claims matter, and the namespace's rotations (those whose teamRef names this
+    team are its own, for pages); `page_log` is the account's shared page scan (by default the
+    one of `client`).
     """
     draft, parsed = begin(OnCallTeamSpec, meta, spec, status, now)
     if parsed is None:
         return draft.outcome()
     doing = ["reading the PagerDuty team"]
     try:
-        _sync(client, draft, parsed, doing, (refs or References()).claims)
+        refs = refs or References()
+        _sync(client, draft, parsed, doing, refs, page_log or page_log_of(client))
     except (PagerDutyError, AdoptionFailed) as error:
         return draft.failed_while(error, doing[-1])
     return draft.outcome()
@@ -68,13 +78,14 @@ def _sync(
     draft: StatusDraft,
     spec: OnCallTeamSpec,
     doing: list[str],
-    claims: Mapping[str, Sequence[str]],
+    refs: References,
+    page_log: PageLog,
 ) -> None:
     meta = draft.meta
     identity = ObjectIdentity(namespace=meta.namespace, kind=KIND, name=meta.name)
     desired = translate_team.team_doc(identity, spec)
     spec_id = spec.pagerduty.id if spec.pagerduty else None
-    existing = locate(teams_of(client), identity, desired["name"], spec_id, draft, claims)
+    existing = locate(teams_of(client), identity, desired["name"], spec_id, draft, refs.claims)
     if existing is None:
         doing.append("creating the PagerDuty team")
         team = client.create_team(desired)
@@ -101,9 +112,23 @@ def _sync(
         "expiringSoon": list(membership.expiring_soon),
     }
 
-    doing.append("counting the team's out-of-hours pages")
-    pages = _out_of_hours_pages(client, team_id, spec.policy or OnCallPolicy(), draft.now)
-    draft.status["pages"] = {"outOfHoursLast30Days": pages}
+    doing.append("reading the pages PagerDuty sent the team's members")
+    rotations = rotations_fed_by(
+        meta.name, ((r.name, r.spec, r.pagerduty_id) for r in refs.rotations.values())
+    )
+    pages = team_pages_between(
+        client,
+        page_log.pages(client, draft.now),
+        spec,
+        resolved.user_ids,
+        rotations,
+        draft.now - PAGES_WINDOW,
+        draft.now,
+    )
+    draft.status["pages"] = {
+        "outOfHoursLast30Days": pages.out_of_hours,
+        "people": [person.to_wire() for person in pages.people],
+    }
 
     _set_conditions(draft, spec, resolved, pages)
     draft.wake_at(translate_team.next_term_change(spec, draft.now.astimezone(dt.UTC).date()))
@@ -158,17 +183,8 @@ def _sync_members(
     return desired
 
 
-def _out_of_hours_pages(
-    client: PagerDutyClient, team_id: str, policy: OnCallPolicy, now: dt.datetime
-) -> int:
-    incidents = client.list_incidents(
-        team_ids=[team_id], since=now - PAGES_WINDOW, until=now, urgencies=["high"]
-    )
-    return load.out_of_hours_pages(incidents, policy.business_hours, policy.time_zone)
-
-
 def _set_conditions(
-    draft: StatusDraft, spec: OnCallTeamSpec, resolved: ResolvedEmails, pages: int
+    draft: StatusDraft, spec: OnCallTeamSpec, resolved: ResolvedEmails, pages: TeamPages
 ) -> None:
     draft.synced("PagerDuty accepted every change.")
     if resolved.unknown:
@@ -196,13 +212,16 @@ def _set_conditions(
             conditions.NO_POLICY,
             "The team sets no policy.",
         )
-    elif limit is not None and pages > limit:
+    elif limit is not None and pages.out_of_hours > limit:
+        message = (
+            f"{pages.out_of_hours} out-of-hours high-urgency pages in the last 30 days, more "
+            f"than the policy's maxOutOfHoursPagesPerMonth {limit}{_most_paged(pages)}."
+        )
+        old = conditions.find_condition(draft.old.get("conditions") or [], conditions.SUSTAINABLE)
+        if old is None or old.get("reason") != conditions.PAGE_BUDGET_EXCEEDED:
+            draft.event(conditions.PAGE_BUDGET_EXCEEDED, message, "Warning")  # once, on the flip
         draft.condition(
-            conditions.SUSTAINABLE,
-            conditions.FALSE,
-            conditions.POLICY_BREACHED,
-            f"{pages} out-of-hours high-urgency pages in the last 30 days, more than the "
-            f"policy's {limit}.",
+            conditions.SUSTAINABLE, conditions.FALSE, conditions.PAGE_BUDGET_EXCEEDED, message
         )
     else:
         within = f" (at most {limit})" if limit is not None else ""
@@ -210,8 +229,17 @@ def _set_conditions(
             conditions.SUSTAINABLE,
             conditions.TRUE,
             conditions.WITHIN_POLICY,
-            f"{pages} out-of-hours high-urgency pages in the last 30 days{within}.",
+            f"{pages.out_of_hours} out-of-hours high-urgency pages in the last 30 days{within}.",
         )
+
+
+def _most_paged(pages: TeamPages) -> str:
+    """ "; most paged: ana@example.com (6, 4 at night)" — who carries the load."""
+    paged = sorted((p for p in pages.people if p.pages), key=lambda p: (-p.pages, p.email))
+    if not paged:
+        return ""
+    top = paged[0]
+    return f"; most paged: {top.email} ({top.pages}, {top.night_pages} at night)"
 
 
 def delete_team(

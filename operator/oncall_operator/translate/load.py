@@ -13,9 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from oncall_operator.api import OnCallPolicy, OnCallStatus, PersonLoad, TimeWindow
-from oncall_operator.translate.restrictions import covers, window_stretches
 from oncall_operator.translate.timemath import (
-    MINUTES_PER_DAY,
     localise,
     parse_instant,
     require_aware,
@@ -208,19 +206,3 @@ def sustainability_breaches(
                 )
             last_end[run.person] = run.end
     return breaches
-
-
-def out_of_hours_pages(
-    incidents: Sequence[Mapping[str, Any]], business_hours: TimeWindow, time_zone: str
-) -> int:
-    """How many incidents were created outside business hours (judged in `time_zone`)."""
-    stretches = window_stretches([business_hours])
-    count = 0
-    for i, incident in enumerate(incidents):
-        local = wall_clock(
-            parse_instant(incident.get("created_at"), f"incidents[{i}].created_at"), time_zone
-        )
-        minute = (local.isoweekday() - 1) * MINUTES_PER_DAY + local.hour * 60 + local.minute
-        if not covers(stretches, minute):
-            count += 1
-    return count
