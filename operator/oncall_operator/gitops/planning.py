@@ -109,9 +109,8 @@ class PlanningClient:
         real = [i for i in schedule_ids if not is_planned(i)]
         return self.client.list_oncalls(schedule_ids=real, **kwargs) if real else []
 
-    def list_incidents(self, *, team_ids: Sequence[str], **kwargs: Any) -> list[JSON]:
-        real = [i for i in team_ids if not is_planned(i)]
-        return self.client.list_incidents(team_ids=real, **kwargs) if real else []
+    def list_log_entries(self, **kwargs: Any) -> list[JSON]:
+        return self.client.list_log_entries(**kwargs)
 
     # -- writes, kept --------------------------------------------------------------------------
     def _create(self, method: str, label: str, body: JSON) -> JSON:
