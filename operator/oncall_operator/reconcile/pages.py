@@ -66,11 +66,15 @@ _LOGS_LOCK = threading.Lock()
 
 
 def page_log_of(client: PagerDutyClient) -> PageLog:
-    """The one PageLog of this client's account."""
+    """The one PageLog of this client's account (a fresh one for a client that cannot be a
+    weak key, such as the planner's wrapper: it reconciles each object once)."""
     with _LOGS_LOCK:
-        found = _LOGS.get(client)
-        if found is None:
-            found = _LOGS[client] = PageLog()
+        try:
+            found = _LOGS.get(client)
+            if found is None:
+                found = _LOGS[client] = PageLog()
+        except TypeError:
+            return PageLog()
         return found
 
 
