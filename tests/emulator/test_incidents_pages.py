@@ -333,3 +333,33 @@ def test_bad_incident_seed_is_refused(
     with pytest.raises(ValueError, match=message):
         emulator.seed_incidents([{**good, **incident}])
     assert emulator.account.incidents == {}
+
+
+def test_an_override_decides_who_is_paged(
+    pd: httpx2.Client, emulator: EmulatorServer, user_ids: dict[str, str]
+) -> None:
+    """NOTES.md "Overrides": overrides show in final_schedule, so they page whom they put on call."""
+    ids = user_ids
+    schedule_id = _daily_schedule(pd, ids["ana"], start=_iso(ANCHOR))
+    policy_id = _policy(pd, ("schedule_reference", schedule_id))
+    override = {
+        "start": "2026-01-06T00:00:00Z",
+        "end": "2026-01-06T06:00:00Z",
+        "user": {"id": ids["gus"], "type": "user_reference"},
+        "time_zone": "UTC",
+    }
+    made = pd.post(f"/schedules/{schedule_id}/overrides", json={"overrides": [override]})
+    assert made.status_code == 201, made.text
+    emulator.seed_incidents(
+        [
+            {"escalation_policy_id": policy_id, "created_at": at, "title": at}
+            for at in ("2026-01-06T03:00:00Z", "2026-01-06T07:00:00Z")
+        ]
+    )
+    window = {"since": "2026-01-06T00:00:00Z", "until": "2026-01-07T00:00:00Z"}
+    notified = [
+        e["user"]["id"]
+        for e in _all(pd, "/log_entries", "log_entries", **window)
+        if e["type"] == "notify_log_entry"
+    ]
+    assert notified == [ids["gus"], ids["ana"]]

@@ -3,7 +3,7 @@
 An incident is raised on a service (POST /incidents) or, for tests, straight on an escalation
 policy at a given time (POST /_emulator/incidents). The emulator itself decides whom the first
 rule notifies at `created_at` with its own renderer: a user target is that user; a schedule
-target is whoever the schedule's final schedule has on call then. It writes the incident's
+target is whoever the schedule's final schedule (overrides included) has on call then. It writes the incident's
 assignments and its log entries (trigger, assign, one notify per person) [NOTES.md "Incidents,
 pages and teams"]. The incident's teams are its escalation policy's teams at that moment.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from oncall_testbed.emulator import layers
+from oncall_testbed.emulator import layers, overrides
 from oncall_testbed.emulator.state import Account, JSONDict
 
 URGENCIES = ("high", "low")
@@ -21,13 +21,14 @@ _INSTANT = timedelta(seconds=1)
 
 
 def on_call_at(account: Account, schedule: JSONDict, moment: datetime) -> list[str]:
-    """Ids of the users the schedule's final schedule has on call at `moment`."""
+    """Ids of the users the schedule's final schedule (overrides included) has on call then."""
     entries = layers.render_entries(
         layers.versions(schedule["schedule_layers"]),
         schedule["time_zone"],
         (moment, moment + _INSTANT),
         overflow=False,
         final=True,
+        overrides=overrides.entries_of(schedule),
     )
     return list(dict.fromkeys(e.user_id for e in entries))
 
