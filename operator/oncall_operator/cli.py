@@ -25,6 +25,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "oncall_operator.gitops.plan",
         "show what the operator would change in PagerDuty for these manifests (read-only)",
     ),
+    "import": (
+        "oncall_operator.gitops.importing",
+        "write manifests of existing PagerDuty teams, schedules and escalation policies",
+    ),
 }
 
 
