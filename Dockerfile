@@ -1,26 +1,44 @@
 # syntax=docker/dockerfile:1
-# oncall-operator image: `docker build -t oncall-operator .`
-# Two stages: the build stage turns the source into a wheel and installs it into a virtualenv;
-# the final stage copies only that virtualenv, so no pip cache, source tree or build tool ships.
+# oncall-operator image: `make image` (docker build --build-arg VERSION=<version> -t oncall-operator:<version> .)
+# Two stages: the build stage installs the locked dependencies and the operator's wheel into a
+# virtualenv; the final stage copies only that virtualenv, so no pip cache, source tree or build
+# tool ships.
 
 # One pinned base for both stages, so the venv's interpreter path and ABI match at run time.
+# Pin it by digest as well as tag (`python:3.11.14-slim-bookworm@sha256:<64 hex>`): the tag says
+# which Python, the digest makes every build use the same bytes. `hack/pin-base-image.sh` writes
+# the digest the tag points at now (with crane or docker buildx); run it when changing the tag and
+# to take the base image's security fixes, and commit the result. (The digest is not filled in
+# here yet: the repository was prepared without access to a container registry.)
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS build
+# The package version (the release's git tag without the v); there is no .git in the context.
+ARG VERSION
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_ROOT_USER_ACTION=ignore
+    PIP_ROOT_USER_ACTION=ignore \
+    SETUPTOOLS_SCM_PRETEND_VERSION_FOR_ONCALL_OPERATOR=${VERSION}
 WORKDIR /src
-# Every dependency ships manylinux wheels for this base, so no compiler is installed, even here.
-COPY pyproject.toml README.md ./
+# The runtime dependencies exactly as locked, each file checked against its hash
+# (requirements.lock, `make lock`); every one ships manylinux wheels, so no compiler, even here.
+COPY requirements.lock ./
+RUN python -m venv /opt/oncall-operator \
+    && /opt/oncall-operator/bin/pip install --require-hashes --only-binary=:all: --no-deps \
+       --requirement requirements.lock
+COPY pyproject.toml README.md LICENSE ./
 COPY operator ./operator
-RUN python -m pip wheel --no-deps --wheel-dir /wheels . \
-    && python -m venv /opt/oncall-operator \
-    && /opt/oncall-operator/bin/pip install --only-binary=:all: /wheels/oncall_operator-*.whl \
+# The operator itself, with nothing more: pip checks the locked set satisfies what it requires.
+RUN test -n "${VERSION}" || { echo "docker build needs --build-arg VERSION=<version>" >&2; exit 1; }; \
+    python -m pip wheel --no-deps --wheel-dir /wheels . \
+    && /opt/oncall-operator/bin/pip install --no-deps /wheels/oncall_operator-*.whl \
+    && /opt/oncall-operator/bin/pip check \
     && /opt/oncall-operator/bin/pip uninstall --yes pip
 
 FROM ${PYTHON_IMAGE}
+ARG VERSION
 LABEL org.opencontainers.image.title="oncall-operator" \
+      org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.description="Kubernetes operator reconciling OnCallTeam, Rotation and EscalationPolicy into PagerDuty" \
       org.opencontainers.image.licenses="Apache-2.0"
 COPY --from=build /opt/oncall-operator /opt/oncall-operator

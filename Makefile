@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit audit crds demo demo-down controlplane-binaries emulator clean kind-e2e lint-ship
+.PHONY: venv test lint unit audit crds demo demo-down controlplane-binaries emulator clean kind-e2e lint-ship version image lock chart release
 
 # The operator (runtime package) and the testbed (emulator, control plane, demo: testbed/) are two
 # distributions; development installs both, editable, with the test tools.
@@ -63,6 +63,32 @@ clean:
 lint-ship: $(STAMP)
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/shellcheck hack/*.sh
+
+## version: the version of this commit, from the git tag (vX.Y.Z; between tags X.Y.devN+gHASH)
+version: $(STAMP)
+	@$(BIN)/python -m setuptools_scm
+
+# The image: IMAGE (repository) and its tag, the version (no `+` in tags).
+IMAGE ?= oncall-operator
+VERSION = $(shell $(BIN)/python -m setuptools_scm)
+IMAGE_TAG = $(shell $(BIN)/python -c 'from oncall_testbed.release.release import image_tag; print(image_tag("$(VERSION)"))')
+
+## image: docker build the operator's image as $(IMAGE):<version> (push it with docker push)
+image: $(STAMP)
+	docker build --build-arg VERSION=$(VERSION) --tag $(IMAGE):$(IMAGE_TAG) .
+
+## lock: requirements.lock, the image's runtime dependencies pinned with hashes (needs PyPI)
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-find-links --no-emit-index-url --output-file requirements.lock pyproject.toml
+
+## chart: regenerate the Helm chart's templates, values and crds/ from deploy/base and crds/
+chart: $(STAMP)
+	$(BIN)/oncall-testbed chart
+
+## release: dist/install.yaml (CRDs + operator, image pinned) and the packaged chart; HEAD must be a vX.Y.Z tag
+## (IMAGE=registry/name, IMAGE_DIGEST=sha256:... to pin by digest, RELEASE_ARGS=--snapshot for any commit)
+release: $(STAMP)
+	$(BIN)/oncall-testbed release --image $(IMAGE) $(if $(IMAGE_DIGEST),--digest $(IMAGE_DIGEST)) --out dist $(RELEASE_ARGS)
 
 ## kind-e2e: the image end to end on a throwaway kind cluster (needs docker, kind, kubectl)
 kind-e2e:

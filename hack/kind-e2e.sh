@@ -54,7 +54,9 @@ kind create cluster --name "${CLUSTER}" --wait 120s
 trap finish EXIT
 
 log "building ${IMAGE} and ${EMULATOR_IMAGE}"
-docker build --tag "${IMAGE}" .
+# The package version from the git tag, as `make image` gives it (the context has no .git).
+version="$(.venv/bin/python -m setuptools_scm 2>/dev/null || echo 0.0.0.dev0)"
+docker build --build-arg VERSION="${version}" --tag "${IMAGE}" .
 docker build --tag "${EMULATOR_IMAGE}" testbed
 kind load docker-image "${IMAGE}" "${EMULATOR_IMAGE}" --name "${CLUSTER}"
 

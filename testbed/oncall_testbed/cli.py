@@ -16,6 +16,14 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "oncall_testbed.controlplane.cli",
         "build, start and stop a local kube-apiserver + etcd for tests and the demo",
     ),
+    "chart": (
+        "oncall_testbed.release.chart",
+        "regenerate the Helm chart (deploy/helm/oncall-operator) from deploy/base; --check to compare",
+    ),
+    "release": (
+        "oncall_testbed.release.release",
+        "write dist/install.yaml and the packaged Helm chart for the version of the git tag",
+    ),
     "demo": (
         "oncall_testbed.demo",
         "start control plane, emulator and operator and apply the examples",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -390,6 +391,28 @@ def test_example_applications_point_at_paths_that_exist() -> None:
     assert own_paths
     for path in own_paths:
         assert (REPO / path / "kustomization.yaml").exists(), path
+
+
+def test_example_applications_point_at_revisions_that_exist() -> None:
+    applications = [
+        doc
+        for doc in yaml.safe_load_all((DEPLOY / "argocd" / "applications.yaml").read_text())
+        if doc
+    ]
+    revisions = {
+        source["targetRevision"]
+        for app in applications
+        for source in app["spec"].get("sources", [app["spec"].get("source")])
+        if source and source["repoURL"].endswith("/oncall-operator.git")
+    }
+    tags = set(
+        subprocess.run(
+            ["git", "tag", "--list", "v*"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+
+    assert revisions
+    assert revisions <= {"main"} | tags, "a targetRevision names a tag that does not exist"
 
 
 def test_crds_kustomization_lists_every_crd_and_hides_from_kubectl_apply() -> None:

@@ -111,10 +111,23 @@ def test_dockerignore_lets_in_exactly_what_the_build_copies() -> None:
         if line.startswith("!")
     }
 
-    assert copied == allowed == {"pyproject.toml", "README.md", "operator"}
+    assert (
+        copied
+        == allowed
+        == {
+            "requirements.lock",
+            "pyproject.toml",
+            "README.md",
+            "LICENSE",
+            "operator",
+        }
+    )
 
 
 # The install steps, replayed
+
+IMAGE_VERSION = "4.5.6"
+SCM_VERSION_VARIABLE = "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_ONCALL_OPERATOR"
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +140,7 @@ def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("image")
     context = work / "context"
     context.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("requirements.lock", "pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(REPO / name, context / name)
     shutil.copytree(
         REPO / "operator",
@@ -137,7 +150,8 @@ def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     wheels = work / "wheels"
     pip = [sys.executable, "-m", "pip"]
     build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(wheels)]
-    run_checked([*build, "."], cwd=context)
+    # The Dockerfile's VERSION build argument: no .git in the context, setuptools-scm is told.
+    run_checked([*build, "."], cwd=context, env={**os.environ, SCM_VERSION_VARIABLE: IMAGE_VERSION})
     venv = work / "venv"
     run_checked([sys.executable, "-m", "venv", "--without-pip", str(venv)])
     (wheel,) = wheels.glob("oncall_operator-*.whl")
@@ -148,8 +162,8 @@ def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv
 
 
-def run_checked(args: list[str], cwd: Path | None = None) -> str:
-    result = subprocess.run(args, capture_output=True, text=True, check=False, cwd=cwd)
+def run_checked(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    result = subprocess.run(args, capture_output=True, text=True, check=False, cwd=cwd, env=env)
     assert result.returncode == 0, f"{' '.join(args)} failed:\n{result.stdout}{result.stderr}"
     return result.stdout.strip()
 
@@ -250,3 +264,113 @@ def test_wheel_carries_every_data_file_of_the_package(installed_venv: Path) -> N
 
     assert expected
     assert present == expected
+
+
+def test_the_wheel_carries_the_version_the_build_is_given(installed_venv: Path) -> None:
+    result = run_in(
+        installed_venv,
+        str(installed_venv / "bin" / "python"),
+        "-c",
+        "import oncall_operator; print(oncall_operator.__version__)",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == IMAGE_VERSION
+
+
+def test_the_build_stage_passes_its_version_argument_to_setuptools_scm() -> None:
+    build = stages()[0]
+    env = " ".join(rest for keyword, rest in build if keyword == "ENV")
+
+    assert ("ARG", "VERSION") in build
+    assert f"{SCM_VERSION_VARIABLE}=${{VERSION}}" in env
+
+
+# requirements.lock: what the image installs, each file checked against its hash
+
+
+def lock_entries() -> dict[str, tuple[str, list[str]]]:
+    """name -> (pinned version, sha256 hashes) of requirements.lock."""
+    text = re.sub(r"\\\n", " ", (REPO / "requirements.lock").read_text())
+    entries = {}
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)==(\S+)((?:\s+--hash=sha256:[0-9a-f]{64})+)", line)
+        assert match, f"requirements.lock: not a pinned, hashed requirement: {line!r}"
+        name = re.sub(r"[-_.]+", "-", match.group(1)).lower()
+        entries[name] = (match.group(2), re.findall(r"sha256:([0-9a-f]{64})", match.group(3)))
+    return entries
+
+
+def test_the_image_installs_its_dependencies_from_the_lock_with_hashes() -> None:
+    runs = " ".join(rest for keyword, rest in stages()[0] if keyword == "RUN")
+
+    assert "--require-hashes" in runs and "--requirement requirements.lock" in runs
+    assert "--no-deps /wheels/oncall_operator-" in runs, "the operator adds nothing to the lock"
+    assert "pip check" in runs
+
+
+def test_the_lock_pins_every_runtime_dependency_within_pyproject_ranges() -> None:
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    locked = lock_entries()
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+
+    for line in declared:
+        requirement = Requirement(line)
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        assert name in locked, f"{name} is not in requirements.lock: run `make lock`"
+        assert requirement.specifier.contains(locked[name][0]), (name, locked[name][0])
+    assert {re.sub(r"[-_.]+", "-", n).lower() for n in RUNTIME_DEPENDENCIES} <= set(locked)
+    assert all(hashes for _, hashes in locked.values())
+
+
+def test_the_lock_says_how_it_is_made() -> None:
+    header = (REPO / "requirements.lock").read_text().split("\n\n", 1)[0]
+    makefile = (REPO / "Makefile").read_text()
+    command = re.search(r"^\t\$\(BIN\)/(pip-compile .*)$", makefile, flags=re.MULTILINE)
+
+    assert command is not None
+    flags = set(command.group(1).split()) - {"--quiet"}
+    shown = set(re.search(r"#    (pip-compile .*)", header).group(1).split())  # type: ignore[union-attr]
+    normalised = {f.replace("--output-file=", "--output-file ") for f in shown}
+    assert {f for f in flags if f.startswith("--")} <= {f.split()[0] for f in normalised}
+
+
+def test_the_base_image_digest_is_refreshed_by_a_script(tmp_path: Path) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(DOCKERFILE.read_text())
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    digest = "sha256:" + "0123456789abcdef" * 4
+    (fake / "crane").write_text(f'#!/bin/sh\n[ "$1" = digest ] && echo {digest}\n')
+    (fake / "crane").chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake}:{os.environ['PATH']}"}
+
+    result = subprocess.run(
+        [str(REPO / "hack" / "pin-base-image.sh"), str(dockerfile)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    pinned = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", dockerfile.read_text(), flags=re.MULTILINE)
+    tag = re.search(r"^ARG PYTHON_IMAGE=([^@\s]+)", DOCKERFILE.read_text(), flags=re.MULTILINE)
+
+    assert result.returncode == 0, result.stderr
+    assert pinned is not None and tag is not None
+    assert pinned.group(1) == f"{tag.group(1)}@{digest}"
+    rest = [
+        line
+        for line in dockerfile.read_text().splitlines()
+        if not line.startswith("ARG PYTHON_IMAGE=")
+    ]
+    assert rest == [
+        line
+        for line in DOCKERFILE.read_text().splitlines()
+        if not line.startswith("ARG PYTHON_IMAGE=")
+    ]
