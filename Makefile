@@ -36,9 +36,10 @@ unit: $(STAMP)
 audit: $(STAMP)
 	$(BIN)/pytest tests/ship/test_audit.py -q -rs
 
-## crds: regenerate crds/ from the pydantic models
+## crds: regenerate crds/ from the pydantic models (and the Helm chart's copy of them)
 crds: $(STAMP)
 	$(BIN)/oncall-operator crds --output crds
+	$(BIN)/oncall-testbed chart
 
 ## controlplane-binaries: build kube-apiserver, etcd and kubectl from upstream Go modules (skipped when present)
 controlplane-binaries: $(STAMP)
