@@ -15,6 +15,7 @@ the chart) to try the artefacts out.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import subprocess
@@ -156,13 +157,12 @@ def package_chart(
 
 
 def find_helm() -> str:
-    """Helm built from its Go module by the testbed's Go-tool builder (once, cached)."""
-    from oncall_testbed.gotools import GoToolError, ensure_tool, get_tool
-
-    try:
-        return str(ensure_tool(get_tool("helm"), build=True, progress=_say))
-    except GoToolError as error:
-        raise ReleaseError(f"no helm: {error}") from None
+    """Helm: ONCALL_GOTOOL_HELM, else `helm` on PATH."""
+    explicit = os.environ.get("ONCALL_GOTOOL_HELM")
+    found = explicit or shutil.which("helm")
+    if not found:
+        raise ReleaseError("no helm: set ONCALL_GOTOOL_HELM or put helm on PATH")
+    return found
 
 
 def _say(message: str) -> None:
