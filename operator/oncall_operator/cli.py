@@ -21,6 +21,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "oncall_operator.gitops.validate",
         "check manifests offline against the CRDs and each other (exit 0 clean, 1 findings)",
     ),
+    "report": (
+        "oncall_operator.report",
+        "per person shifts, hours and pages of a month; per team pages against the budget",
+    ),
     "plan": (
         "oncall_operator.gitops.plan",
         "show what the operator would change in PagerDuty for these manifests (read-only)",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import weakref
+import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ from oncall_operator.translate.pages import (
     pages_from_log_entries,
     team_pages,
 )
+from oncall_operator.translate.timemath import zone
 
 PAGES_WINDOW = dt.timedelta(days=30)
 # Scanned a week at a time: PagerDuty lists stop at 10,000 items, whatever the range.
@@ -150,6 +152,25 @@ def rendered_hours(
     )
 
 
+def people_of(
+    client: PagerDutyClient, spec: OnCallTeamSpec, user_ids: Mapping[str, str], zones: bool = True
+) -> list[Person]:
+    """The members who have a PagerDuty user, in team order, with their own time zone (read
+    only when `zones`; the client caches users)."""
+    people = []
+    for member in spec.members:
+        user_id = user_ids.get(member.email.lower())
+        if user_id is not None:
+            zone = _time_zone_of(client, member.email) if zones else "UTC"
+            people.append(Person(member.email, user_id, zone))
+    return people
+
+
 def _time_zone_of(client: PagerDutyClient, email: str) -> str:
     user = client.find_user_by_email(email)  # cached by the client
-    return str((user or {}).get("time_zone") or "UTC")
+    name = str((user or {}).get("time_zone") or "UTC")
+    try:
+        zone(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return "UTC"  # a zone name this Python does not know: judge night in UTC
+    return name

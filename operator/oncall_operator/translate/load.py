@@ -113,9 +113,22 @@ def person_load(
     until: dt.datetime,
 ) -> list[PersonLoad]:
     """Per person over [since, until): hours on call, of them out of hours, and shifts; by email."""
+    return load_of_entries(
+        parse_entries(entries, emails_by_user_id), business_hours, time_zone, since, until
+    )
+
+
+def load_of_entries(
+    entries: Sequence[Entry],
+    business_hours: TimeWindow,
+    time_zone: str,
+    since: dt.datetime,
+    until: dt.datetime,
+) -> list[PersonLoad]:
+    """person_load of entries already parsed (sorted by start)."""
     require_aware(since, "since")
     require_aware(until, "until")
-    clipped = _clipped(parse_entries(entries, emails_by_user_id), since, until)
+    clipped = _clipped(entries, since, until)
     business = business_intervals(business_hours, time_zone, since, until)
     on_call: dict[str, dt.timedelta] = {}
     inside: dict[str, dt.timedelta] = {}
