@@ -356,3 +356,45 @@ async def test_reconcile_object_counts_results_and_drift_corrections(
     sample = metrics.registry.get_sample_value
     assert sample("oncall_reconciles_total", {"kind": "OnCallTeam", "result": "ready"}) == 1
     assert sample("oncall_drift_corrections_total", {"kind": "OnCallTeam"}) == 1
+
+
+class SweepingClient:
+    """Stands in for the read model: only how many drift sweeps it made."""
+
+    def __init__(self) -> None:
+        self.sweeps_done = 0
+
+
+async def test_a_drift_check_runs_only_after_a_new_sweep_and_on_its_own_pool(
+    posted: list[Any],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    status = {"observedGeneration": 4, "conditions": [ready()]}
+    threads: list[str] = []
+
+    def run(meta: ObjectMeta, spec: dict[str, Any], old: dict[str, Any]) -> Outcome:
+        import threading
+
+        threads.append(threading.current_thread().name)
+        return Outcome(status=dict(status), events=[], requeue_after=None, ready=True)
+
+    client = SweepingClient()
+    with ThreadPoolExecutor(1, thread_name_prefix="drift-check") as pool:
+        memo = kopf.Memo(client=client, drift_executor=pool)
+        again = body(status, resource_version="2")
+        await glue.reconcile_object(again, kopf.Patch(), memo, _logger(), "OnCallTeam", run)
+        await glue.reconcile_object(
+            again, kopf.Patch(), memo, _logger(), "OnCallTeam", run, trigger="drift"
+        )
+        assert len(threads) == 1, "no sweep since the last reconcile: nothing new to compare"
+        client.sweeps_done += 1
+        await glue.reconcile_object(
+            again, kopf.Patch(), memo, _logger(), "OnCallTeam", run, trigger="drift"
+        )
+        await glue.reconcile_object(
+            again, kopf.Patch(), memo, _logger(), "OnCallTeam", run, trigger="wake-up"
+        )
+    assert len(threads) == 3
+    assert threads[1].startswith("drift-check")  # drift checks queue on their own pool
+    assert not threads[2].startswith("drift-check")  # a handoff never waits behind them

@@ -25,6 +25,7 @@ from oncall_operator.reconcile.model import (
 from oncall_operator.settings import OperatorSettings
 
 FINALIZER = f"{GROUP}/finalizer"
+DRIFT = "drift"  # the trigger of the drift timer
 SETTINGS = OperatorSettings.from_env()
 # How long a status write may take to come back through the watch before timers stop waiting for it.
 STATUS_ECHO_SECONDS = 10.0
@@ -92,10 +93,22 @@ async def reconcile_object(
     async with lock:
         if trigger != "change" and awaiting_own_write(body, memo):
             return
+        swept = sweeps_done(memo)
+        if trigger == DRIFT and swept is not None and memo.get("sweeps_seen") == swept:
+            return  # PagerDuty was not read again since this object's last reconcile
         meta = object_meta(kind, body)
         old_status = dict(body.get("status") or {})
         started = time.monotonic()
-        outcome = await asyncio.to_thread(run, meta, dict(body.get("spec") or {}), old_status)
+        spec = dict(body.get("spec") or {})
+        # Drift checks queue on their own small pool, so a spec edit, a referent becoming ready
+        # or a handoff never waits behind a sweep of thousands of objects.
+        drift_pool = memo.get("drift_executor") if trigger == DRIFT else None
+        if drift_pool is not None:
+            loop = asyncio.get_running_loop()
+            outcome = await loop.run_in_executor(drift_pool, run, meta, spec, old_status)
+        else:
+            outcome = await asyncio.to_thread(run, meta, spec, old_status)
+        memo["sweeps_seen"] = swept
         write_status_if_changed(patch, old_status, outcome.status)
         if patch.status:
             memo["status_written"] = (body.metadata.get("resourceVersion"), time.monotonic())
@@ -124,6 +137,13 @@ async def reconcile_object(
             time.monotonic() - started,
             "; " + ", ".join(e.reason for e in outcome.events) if outcome.events else "",
         )
+
+
+def sweeps_done(memo: kopf.Memo) -> int | None:
+    """How many drift sweeps the read model has made (None without one): a drift check finds
+    something new only after the next."""
+    done = getattr(memo.get("client"), "sweeps_done", None)
+    return done if isinstance(done, int) else None
 
 
 def reconcile_result(outcome: Outcome) -> str:

@@ -17,6 +17,7 @@ import kopf
 
 from oncall_operator.api import GROUP, VERSION
 from oncall_operator.handlers.glue import (
+    DRIFT,
     SETTINGS,
     delete_object,
     due_because,
@@ -101,7 +102,7 @@ def register(kind: KindHandlers) -> None:
         namespace: str | None,
         **kwargs: Any,
     ) -> None:
-        await run(body, patch, memo, logger, "drift", refs_of(namespace, kwargs))
+        await run(body, patch, memo, logger, DRIFT, refs_of(namespace, kwargs))
 
     @kopf.timer(
         GROUP,

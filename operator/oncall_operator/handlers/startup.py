@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import kopf
@@ -67,6 +68,7 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
         target=client.run_sweeps, args=(memo.sweep_stop,), name="drift-sweep", daemon=True
     )
     memo.sweeper.start()
+    memo.drift_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drift-check")
     logger.info(
         "oncall-operator configured: drift interval %ss, read budget %d per minute, namespaces %s",
         SETTINGS.drift_interval_seconds,
@@ -80,6 +82,9 @@ def close_client(*, memo: kopf.Memo, **_: Any) -> None:
     stop = memo.get("sweep_stop")
     if stop is not None:
         stop.set()
+    drift_executor = memo.get("drift_executor")
+    if drift_executor is not None:
+        drift_executor.shutdown(wait=False, cancel_futures=True)
     client = memo.get("client")
     if client is not None:
         client.close()

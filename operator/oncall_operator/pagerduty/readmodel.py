@@ -189,6 +189,7 @@ class CachingPagerDutyClient(PagerDutyClient):
         self._paced = threading.local()
         self.period: float = drift_interval_seconds
         self.last_sweep_reads = 0
+        self.sweeps_done = 0
 
     # -- users ------------------------------------------------------------------------------------
     def find_user_by_email(self, email: str) -> JSON | None:
@@ -361,6 +362,7 @@ class CachingPagerDutyClient(PagerDutyClient):
         finally:
             self._paced.on = False
         self.last_sweep_reads = reads
+        self.sweeps_done += 1
         self._set_period(sweep_period(self.drift_interval_seconds, reads, self.budget.per_minute))
         return reads
 
