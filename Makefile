@@ -57,6 +57,10 @@ demo: $(STAMP)
 demo-down: $(STAMP)
 	$(BIN)/oncall-testbed demo --down
 
+## bench: the operator at scale on the control plane against the emulator (BENCH_ARGS="--teams 100 --drift-interval 30")
+bench: $(STAMP)
+	$(BIN)/oncall-operator bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 

@@ -17,6 +17,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "oncall_operator.api.crdgen",
         "write the CustomResourceDefinitions generated from the API models",
     ),
+    "bench": (
+        "oncall_operator.bench",
+        "measure the operator at scale (runs `oncall-testbed bench`; needs the testbed)",
+    ),
     "validate": (
         "oncall_operator.gitops.validate",
         "check manifests offline against the CRDs and each other (exit 0 clean, 1 findings)",

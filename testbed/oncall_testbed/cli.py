@@ -28,6 +28,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "oncall_testbed.demo",
         "start control plane, emulator and operator and apply the examples",
     ),
+    "bench": (
+        "oncall_testbed.bench",
+        "measure the operator at scale: N teams on the control plane against the emulator",
+    ),
 }
 
 

@@ -147,6 +147,13 @@ class Controls:
         with self._lock:
             self._log.clear()
 
+    def take_requests(self) -> list[dict[str, Any]]:
+        """The log so far, emptied in the same step (no request is missed between the two)."""
+        with self._lock:
+            taken = [dict(entry) for entry in self._log]
+            self._log.clear()
+            return taken
+
     def reset(self) -> None:
         """Back to a quiet emulator: no faults or scripts, empty log, the initial rate limit and
         token."""
