@@ -68,7 +68,10 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
         target=client.run_sweeps, args=(memo.sweep_stop,), name="drift-sweep", daemon=True
     )
     memo.sweeper.start()
-    memo.drift_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="drift-check")
+    # Drift checks run on one thread whose reads wait for the read budget (handlers/glue.py).
+    memo.drift_executor = ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="drift-check", initializer=client.pace_this_thread
+    )
     logger.info(
         "oncall-operator configured: drift interval %ss, read budget %d per minute, namespaces %s",
         SETTINGS.drift_interval_seconds,

@@ -1,9 +1,10 @@
 """The read budget: the share of the account's PagerDuty rate limit the operator reads with at rest.
 
 Reads a reconcile needs (a spec edit, a referent becoming ready, a handoff) never wait for it:
-they are spent at once, ahead of everything else. The drift sweep is the one reader that waits,
-so it goes slower when others have spent the budget, and takes longer than the drift interval
-when the account's objects need more reads than the budget allows in one interval.
+they are spent at once, ahead of everything else. The drift sweep and the drift checks are the
+readers that wait (each on a thread of its own), so they go slower when others have spent the
+budget, and a sweep takes longer than the drift interval when the account's objects need more
+reads than the budget allows in one interval.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable
 
 SECONDS_PER_MINUTE = 60.0
+SUSTAINED_SHARE = 0.9  # of the budget, refilled steadily; the rest is the burst a sweep starts with
 
 
 class ReadBudget:
@@ -30,9 +32,10 @@ class ReadBudget:
         if per_minute < 1:
             raise ValueError(f"the read budget must be at least 1 per minute, not {per_minute}")
         self.per_minute = per_minute
-        self.rate = per_minute / SECONDS_PER_MINUTE
-        # A sweep may start with a few reads at once, never more than a tenth of a minute's worth.
-        self.capacity = max(1.0, per_minute / 10)
+        # A sweep may start with a few reads at once (a tenth of a minute's worth); the refill is
+        # what is left, so the burst and the refill never pass `per_minute` in any minute.
+        self.capacity = per_minute * (1 - SUSTAINED_SHARE)
+        self.rate = per_minute * SUSTAINED_SHARE / SECONDS_PER_MINUTE
         self._tokens = self.capacity
         self._clock = clock
         self._sleep = sleep
@@ -64,4 +67,6 @@ class ReadBudget:
 def sweep_period(drift_interval: float, reads_per_sweep: int, per_minute: int) -> float:
     """How long one drift sweep takes: the drift interval, or longer when its reads do not fit
     in the budget for that time."""
-    return max(drift_interval, reads_per_sweep * SECONDS_PER_MINUTE / per_minute)
+    return max(
+        drift_interval, reads_per_sweep * SECONDS_PER_MINUTE / (per_minute * SUSTAINED_SHARE)
+    )

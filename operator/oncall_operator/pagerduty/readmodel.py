@@ -33,6 +33,7 @@ from typing import Any
 from oncall_operator.pagerduty.budget import ReadBudget, sweep_period
 from oncall_operator.pagerduty.client import PAGE_LIMIT, PagerDutyClient
 from oncall_operator.pagerduty.errors import NotFound, PagerDutyError, Unavailable
+from oncall_operator.pagerduty.ratelimit import RateLimiter
 from oncall_operator.pagerduty.token import TokenSource
 
 JSON = dict[str, Any]
@@ -40,6 +41,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_CREATE_FRESHNESS_SECONDS = 30.0
 DEFAULT_MEMBER_ROLES_MAX_AGE_SECONDS = 3600.0
+# PagerDuty publishes no figure for the tighter /oncalls limit; stay well under any plausible one.
+DEFAULT_ONCALLS_PER_MINUTE = 120
 _LAYER_FIELDS = (
     "id",
     "start",
@@ -157,6 +160,118 @@ class Snapshot:
             self._by_key = {self._index_key(o): i for i, o in self._items.items()}
 
 
+class OnCallBatcher:
+    """Who is on call for many schedules in one `GET /oncalls?schedule_ids[]=…` (PagerDuty answers
+    it only for schedules some escalation policy uses, under a tighter rate limit of its own).
+
+    Reconciles asking at about the same time for the same window (rotations handing off
+    together) are served by one request: the first waits `gather_seconds` for others to join,
+    asks for all of them, and hands each its entries. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[list[str], dt.datetime, dt.datetime], list[JSON]],
+        *,
+        gather_seconds: float = 0.3,
+        max_schedules: int = 50,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._fetch = fetch
+        self.gather_seconds = gather_seconds
+        self.max_schedules = max_schedules
+        self._sleep = sleep
+        self._lock = threading.Condition()
+        self._waiting: dict[tuple[dt.datetime, dt.datetime], set[str]] = {}
+        self._leading: set[tuple[dt.datetime, dt.datetime]] = set()
+        self._answers: dict[tuple[str, dt.datetime, dt.datetime], list[JSON] | BaseException] = {}
+
+    def entries(self, schedule_id: str, since: dt.datetime, until: dt.datetime) -> list[JSON]:
+        """The schedule's final entries in since..until, clipped to it, oldest first."""
+        window = (since, until)
+        key = (schedule_id, since, until)
+        with self._lock:
+            self._waiting.setdefault(window, set()).add(schedule_id)
+            lead = window not in self._leading
+            if lead:
+                self._leading.add(window)
+        if lead:
+            self._sleep(self.gather_seconds)
+            self._serve(window)
+        with self._lock:
+            while key not in self._answers:
+                if window not in self._leading:  # the leader left before serving us: lead
+                    self._leading.add(window)
+                    self._lock.release()
+                    try:
+                        self._serve(window)
+                    finally:
+                        self._lock.acquire()
+                    continue
+                self._lock.wait(1.0)
+            answer = self._answers.pop(key)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def _serve(self, window: tuple[dt.datetime, dt.datetime]) -> None:
+        try:
+            while True:
+                with self._lock:
+                    asked = sorted(self._waiting.get(window, set()))[: self.max_schedules]
+                    if not asked:
+                        self._waiting.pop(window, None)
+                        return
+                    self._waiting[window] -= set(asked)
+                try:
+                    found = _entries_by_schedule(self._fetch(asked, *window), asked, *window)
+                    answers: dict[str, list[JSON] | BaseException] = dict(found)
+                except BaseException as error:  # every asker sees it
+                    answers = dict.fromkeys(asked, error)
+                with self._lock:
+                    for schedule_id, answer in answers.items():
+                        self._answers[(schedule_id, *window)] = answer
+                    self._lock.notify_all()
+        finally:
+            with self._lock:
+                self._leading.discard(window)
+                self._lock.notify_all()
+
+
+def _entries_by_schedule(
+    oncalls: list[JSON], asked: list[str], since: dt.datetime, until: dt.datetime
+) -> dict[str, list[JSON]]:
+    """/oncalls entries (one per policy, level and shift, whole shifts) as each schedule's final
+    entries clipped to since..until, the form `final_schedule.rendered_schedule_entries` has."""
+    seen: dict[str, dict[tuple[str, dt.datetime, dt.datetime], JSON]] = {s: {} for s in asked}
+    for oncall in oncalls:
+        schedule_id = str((oncall.get("schedule") or {}).get("id") or "")
+        if schedule_id not in seen or not oncall.get("start") or not oncall.get("end"):
+            continue
+        start = max(_instant(oncall["start"]), since)
+        end = min(_instant(oncall["end"]), until)
+        if start >= end:
+            continue
+        user = oncall.get("user") or {}
+        seen[schedule_id][(str(user.get("id")), start, end)] = {
+            "start": _iso(start),
+            "end": _iso(end),
+            "user": user,
+        }
+    return {
+        s: [e for _, e in sorted(found.items(), key=lambda kv: kv[0][1])]
+        for s, found in seen.items()
+    }
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 class CachingPagerDutyClient(PagerDutyClient):
     """A PagerDutyClient whose reads come from the read model (see the module's docstring)."""
 
@@ -169,6 +284,7 @@ class CachingPagerDutyClient(PagerDutyClient):
         create_freshness_seconds: float = DEFAULT_CREATE_FRESHNESS_SECONDS,
         member_roles_max_age_seconds: float = DEFAULT_MEMBER_ROLES_MAX_AGE_SECONDS,
         on_sweep_period: Callable[[float], None] | None = None,
+        oncalls_per_minute: int = DEFAULT_ONCALLS_PER_MINUTE,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         **client_options: Any,
@@ -188,6 +304,9 @@ class CachingPagerDutyClient(PagerDutyClient):
         self._cache_lock = threading.Lock()
         self._paced = threading.local()
         self.period: float = drift_interval_seconds
+        self.oncalls = OnCallBatcher(self._fetch_oncalls)  # gathers in real time
+        # GET /oncalls has its own tighter limit (NOTES.md): our own pace for it stays under it.
+        self._oncalls_limiter = RateLimiter(oncalls_per_minute, clock=clock, sleep=sleep)
         self.last_sweep_reads = 0
         self.sweeps_done = 0
 
@@ -279,13 +398,27 @@ class CachingPagerDutyClient(PagerDutyClient):
             cached = self._renders.get(key)
         if cached is not None and version is not None and cached[0] == version:
             return copy.deepcopy(cached[1])
-        try:
-            rendered = super().get_schedule(
-                schedule_id, since=since, until=until, time_zone=time_zone
-            )
-        except NotFound:
-            self.schedules.drop(schedule_id)
-            raise
+        listed = self.schedules.get(schedule_id)
+        if (
+            listed is not None
+            and since is not None
+            and until is not None
+            and self._in_a_policy(schedule_id)
+        ):
+            # Batched with the other rotations asking now (a handoff they share, say).
+            entries = self.oncalls.entries(schedule_id, since, until)
+            rendered = {
+                **listed,
+                "final_schedule": {"name": "Final Schedule", "rendered_schedule_entries": entries},
+            }
+        else:
+            try:
+                rendered = super().get_schedule(
+                    schedule_id, since=since, until=until, time_zone=time_zone
+                )
+            except NotFound:
+                self.schedules.drop(schedule_id)
+                raise
         if version is None:  # not in the snapshot yet (made by someone else since the list)
             self.schedules.put(_without_rendering(rendered))
             version = _layers_version(rendered)
@@ -343,10 +476,29 @@ class CachingPagerDutyClient(PagerDutyClient):
     def delete_escalation_policy(self, policy_id: str) -> None:
         self._deleted(self.policies, policy_id, super().delete_escalation_policy)
 
+    def _in_a_policy(self, schedule_id: str) -> bool:
+        self._filled(self.policies)
+        return bool(
+            self.policies.matching(
+                lambda p: any(
+                    str(t.get("id")) == schedule_id
+                    for rule in p.get("escalation_rules") or []
+                    for t in rule.get("targets") or []
+                    if str(t.get("type", "")).startswith("schedule")
+                )
+            )
+        )
+
+    def _fetch_oncalls(
+        self, schedule_ids: list[str], since: dt.datetime, until: dt.datetime
+    ) -> list[JSON]:
+        return self.list_oncalls(schedule_ids=schedule_ids, since=since, until=until)
+
     # -- the drift sweep --------------------------------------------------------------------------
     def sweep_once(self) -> int:
         """List every collection again and re-read the team memberships that need it, each read
         waiting for the read budget; returns the reads made. Hand edits in PagerDuty show after it."""
+        already_paced = getattr(self._paced, "on", False)
         self._paced.on = True
         reads = 0
         try:
@@ -360,11 +512,16 @@ class CachingPagerDutyClient(PagerDutyClient):
                     self._forget_members(team_id)
                 reads += 1
         finally:
-            self._paced.on = False
+            self._paced.on = already_paced
         self.last_sweep_reads = reads
         self.sweeps_done += 1
         self._set_period(sweep_period(self.drift_interval_seconds, reads, self.budget.per_minute))
         return reads
+
+    def pace_this_thread(self) -> None:
+        """Every read this thread makes from now on waits for the read budget (the thread that
+        runs drift checks: what they read at rest stays inside the budget)."""
+        self._paced.on = True
 
     def run_sweeps(self, stop: threading.Event) -> None:
         """Sweep until `stop` is set: the first after one drift interval (the reconciles at start
@@ -391,6 +548,8 @@ class CachingPagerDutyClient(PagerDutyClient):
     ) -> JSON:
         """Every read counts against the read budget: the sweep's wait for it, others spend it."""
         if method == "GET":
+            if path.strip("/") == "oncalls":
+                self._oncalls_limiter.acquire()
             if getattr(self._paced, "on", False):
                 self.budget.wait_for_one()
             else:
