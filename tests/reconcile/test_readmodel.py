@@ -163,8 +163,9 @@ def test_many_teams_are_read_in_lists_and_a_second_round_reads_nothing(
     emulator.clear_requests()
     assert [o.status for o in round_again()] == [o.status for o in teams + rotations]
     assert writes(emulator) == []
-    # Only the page count, which issue 9 turns into one account-wide scan, still reads per team.
-    assert set(reads(emulator)) <= {"/incidents"}
+    # Nothing is read per object (the page count is one account-wide scan per drift interval).
+    assert set(reads(emulator)) <= {"/log_entries"}
+    assert reads(emulator)["/log_entries"] <= 1
 
 
 def test_a_hand_edit_is_corrected_within_one_sweep_period_even_over_budget(
@@ -344,7 +345,7 @@ def test_reads_of_a_paced_thread_wait_for_the_budget(
     started = clock.now
     cached.pace_this_thread()
     for _ in range(4):
-        cached.list_incidents(team_ids=["PX"], since=NOW_DT - DAY30, until=NOW_DT)
+        cached.list_log_entries(since=NOW_DT - DAY30, until=NOW_DT)
     assert clock.now - started >= (4 - 0.6) * 60 / 5.4 - 0.01  # 5.4 a minute after the burst
     cached.close()
 
@@ -358,10 +359,10 @@ def test_on_call_of_rotations_a_policy_uses_comes_batched_from_oncalls_and_match
     cached: CachingPagerDutyClient, emulator: EmulatorServer, by_hand: PagerDutyClient
 ) -> None:
     """NOTES.md: /oncalls answers for many schedules at once, only for those a policy uses."""
+    from oncall_operator.api import RotationSpec
     from oncall_operator.reconcile.escalation import reconcile_escalation_policy
     from oncall_operator.reconcile.model import RotationInfo
     from oncall_operator.reconcile.rotation import LOAD_WINDOW, load_window_start
-    from oncall_operator.api import RotationSpec
 
     team = reconcile_team(cached, meta("OnCallTeam", "t0"), TEAM, {}, NOW)
     refs = team_refs("t0", team)
