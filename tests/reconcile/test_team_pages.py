@@ -126,6 +126,8 @@ def test_pages_through_a_product_policy_exceed_the_volunteers_budget(
     assert outcome.ready  # the verdict on load does not make PagerDuty differ from the spec
     scans = [r["path"] for r in emulator.requests() if r["path"].startswith("/log_entries")]
     assert len(scans) == 5  # 30 days, a week at a time
+    renders = [r["path"] for r in emulator.requests() if r["path"].startswith("/schedules/")]
+    assert len(renders) == 1
 
     # A second reconcile within the interval: no new scan, no Event, no status change.
     emulator.clear_requests()
@@ -136,6 +138,9 @@ def test_pages_through_a_product_policy_exceed_the_volunteers_budget(
     assert again.status == outcome.status
     assert again.events == []
     assert not [r for r in emulator.requests() if r["path"].startswith("/log_entries")]
+    # The same whole-hour window is asked for, if at all (the read model's cache serves it).
+    asked = [r["path"] for r in emulator.requests() if r["path"].startswith("/schedules/")]
+    assert set(asked) <= set(renders)
 
 
 def test_a_team_whose_members_were_not_paged_reads_no_schedule(

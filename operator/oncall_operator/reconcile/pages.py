@@ -31,6 +31,7 @@ PAGES_WINDOW = dt.timedelta(days=30)
 # Scanned a week at a time: PagerDuty lists stop at 10,000 items, whatever the range.
 SCAN_CHUNK = dt.timedelta(days=7)
 DEFAULT_MAX_AGE = dt.timedelta(minutes=5)
+HOUR = dt.timedelta(hours=1)
 
 
 def scan_pages(client: PagerDutyClient, since: dt.datetime, until: dt.datetime) -> list[Page]:
@@ -138,9 +139,16 @@ def rendered_hours(
     since: dt.datetime,
     until: dt.datetime,
 ) -> RotationHours:
-    """The rotation's final schedule (overrides included) over [since, until), people by email."""
+    """The rotation's final schedule (overrides included) over [since, until), people by email.
+
+    The window asked for is widened to whole hours, so that the read model's render cache (one
+    per window) is hit by every reconcile within an hour; pages outside [since, until) are not
+    counted anyway."""
     schedule = client.get_schedule(
-        rotation.schedule_id, since=since, until=until, time_zone=rotation.spec.time_zone
+        rotation.schedule_id,
+        since=_hour_floor(since),
+        until=_hour_floor(until) + HOUR,
+        time_zone=rotation.spec.time_zone,
     )
     raw = (schedule.get("final_schedule") or {}).get("rendered_schedule_entries") or []
     emails = {user_id: email for email, user_id in user_ids.items()}
@@ -150,6 +158,10 @@ def rendered_hours(
         business_hours=rotation.spec.business_hours,
         entries=load.parse_entries(raw, emails),
     )
+
+
+def _hour_floor(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.UTC).replace(minute=0, second=0, microsecond=0)
 
 
 def people_of(
