@@ -27,7 +27,7 @@ class Write:
     before: JSON | None = None  # the object as PagerDuty has it, for updates
 
 
-@dataclass
+@dataclass(eq=False)  # hashed by identity: per-client caches (the page log) key on it
 class PlanningClient:
     """Wraps a real client; see the module's doc."""
 
