@@ -127,7 +127,7 @@ def test_pages_through_a_product_policy_exceed_the_volunteers_budget(
     scans = [r["path"] for r in emulator.requests() if r["path"].startswith("/log_entries")]
     assert len(scans) == 5  # 30 days, a week at a time
     renders = [r["path"] for r in emulator.requests() if r["path"].startswith("/schedules/")]
-    assert len(renders) == 1
+    assert len(renders) <= 1  # the read model may answer from GET /oncalls instead
 
     # A second reconcile within the interval: no new scan, no Event, no status change.
     emulator.clear_requests()
