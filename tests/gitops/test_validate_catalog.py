@@ -295,3 +295,27 @@ def test_the_crds_folder_of_the_repository_gives_the_same_findings(
 
     assert built_in == from_files
     assert built_in[0] == 1
+
+
+def test_rule_options_field_path_message_expression_and_transition_rules() -> None:
+    from oncall_operator.gitops.schema import check_object
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+                "x-kubernetes-validations": [
+                    {"rule": "self.a < self.b", "fieldPath": ".b", "messageExpression": "'b must exceed ' + string(self.a)"},
+                    {"rule": "self.a == 0", "message": "a must be zero", "fieldPath": "a"},
+                    {"rule": "self.a == oldSelf.a", "message": "a is immutable"},
+                ],
+            }
+        },
+    }  # fmt: skip
+    body = {"apiVersion": "x/v1", "kind": "K", "metadata": {"name": "n"}, "spec": {"a": 3, "b": 1}}
+
+    found = [(p.path, p.message) for p in check_object(body, schema)]
+
+    assert found == [("spec.b", "b must exceed 3."), ("spec.a", "a must be zero.")]

@@ -209,11 +209,32 @@ def _bounds(
 def _rules(value: Any, schema: Mapping[str, Any], where: str) -> list[Problem]:
     problems = []
     for rule in schema.get("x-kubernetes-validations", []):
+        if "oldSelf" in rule["rule"]:
+            continue  # a transition rule: the API server runs it on updates only
         result = cel.evaluate(rule["rule"], value)
         if not result.passed:
-            message = str(rule.get("message") or f"failed rule: {rule['rule']}")
-            problems.append(Problem(where, _sentence(message)))
+            path = where + _field_path(str(rule.get("fieldPath") or ""))
+            problems.append(Problem(path, _sentence(_message(rule, value))))
     return problems
+
+
+def _field_path(field_path: str) -> str:
+    """A rule's fieldPath (".a.b" or "['a']") as a suffix of the node's path."""
+    return field_path if not field_path or field_path[0] in ".[" else f".{field_path}"
+
+
+def _message(rule: Mapping[str, Any], value: Any) -> str:
+    """messageExpression when it evaluates to a string, else message, else the API server's
+    own wording."""
+    expression = rule.get("messageExpression")
+    if expression:
+        try:
+            text = cel.compiled(str(expression)).eval(data={"self": value}).plain_value()
+        except (RuntimeError, cel.RuleUnsupported):
+            text = None
+        if isinstance(text, str) and text.strip():
+            return text
+    return str(rule.get("message") or f"failed rule: {rule['rule']}")
 
 
 def _sentence(text: str) -> str:
