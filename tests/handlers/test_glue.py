@@ -381,7 +381,7 @@ async def test_a_drift_check_runs_only_after_a_new_sweep_and_on_its_own_pool(
 
     client = SweepingClient()
     with ThreadPoolExecutor(1, thread_name_prefix="drift-check") as pool:
-        memo = kopf.Memo(client=client, drift_executor=pool)
+        memo = kopf.Memo(client=client, drift_gate=glue.DriftGate(pool))
         again = body(status, resource_version="2")
         await glue.reconcile_object(again, kopf.Patch(), memo, _logger(), "OnCallTeam", run)
         await glue.reconcile_object(
@@ -395,6 +395,41 @@ async def test_a_drift_check_runs_only_after_a_new_sweep_and_on_its_own_pool(
         await glue.reconcile_object(
             again, kopf.Patch(), memo, _logger(), "OnCallTeam", run, trigger="wake-up"
         )
-    assert len(threads) == 3
+        client.sweeps_done += 1
+        converging = body({"observedGeneration": 3, "conditions": [ready("False", "Reconciling")]})
+        await glue.reconcile_object(
+            converging, kopf.Patch(), memo, _logger(), "OnCallTeam", run, trigger="drift"
+        )
+    assert len(threads) == 4
     assert threads[1].startswith("drift-check")  # drift checks queue on their own pool
     assert not threads[2].startswith("drift-check")  # a handoff never waits behind them
+    assert not threads[3].startswith("drift-check")  # nor an object that is not Ready yet
+
+
+async def test_a_change_never_waits_behind_a_queued_drift_check_of_the_same_object(
+    posted: list[Any],
+) -> None:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    status = {"observedGeneration": 4, "conditions": [ready()]}
+    run = Recorder(Outcome(status=dict(status), events=[], requeue_after=None, ready=True))
+    client = SweepingClient()
+    client.sweeps_done = 1
+    with ThreadPoolExecutor(1) as pool:
+        gate = glue.DriftGate(pool)
+        memo = kopf.Memo(client=client, drift_gate=gate)
+        now_body = body(status, resource_version="2")
+        async with gate.turn():  # another object's drift check holds the gate
+            queued = asyncio.create_task(
+                glue.reconcile_object(
+                    now_body, kopf.Patch(), memo, _logger(), "OnCallTeam", run, trigger="drift"
+                )
+            )
+            await asyncio.sleep(0.05)
+            await asyncio.wait_for(
+                glue.reconcile_object(now_body, kopf.Patch(), memo, _logger(), "OnCallTeam", run),
+                timeout=5,
+            )
+            assert len(run.calls) == 1 and not queued.done()
+        await queued

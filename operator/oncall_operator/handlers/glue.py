@@ -4,10 +4,12 @@ changed, post its Events, and remember when to look again."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import kopf
@@ -89,6 +91,26 @@ async def reconcile_object(
     Timers skip their turn while the body they hold predates the status this operator just wrote:
     reconciling from it would repeat work already done (and, say, report an adoption of what it
     had just created)."""
+    # Drift checks of objects at rest go one at a time on a thread whose reads wait for the read
+    # budget, queued outside the object's lock: a spec edit, a referent becoming ready or a
+    # handoff never waits behind a sweep of thousands of objects. An object not Ready yet is
+    # still converging (or retrying an error) and is not held to the budget.
+    gate: DriftGate | None = memo.get("drift_gate") if trigger == DRIFT and is_ready(body) else None
+    async with gate.turn() if gate is not None else contextlib.nullcontext():
+        await _reconcile_locked(body, patch, memo, logger, kind, run, fingerprint, trigger, gate)
+
+
+async def _reconcile_locked(
+    body: kopf.Body,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+    kind: str,
+    run: ReconcileFn,
+    fingerprint: Hashable,
+    trigger: str,
+    gate: DriftGate | None,
+) -> None:
     lock: asyncio.Lock = memo.setdefault("reconcile_lock", asyncio.Lock())
     async with lock:
         if trigger != "change" and awaiting_own_write(body, memo):
@@ -100,12 +122,9 @@ async def reconcile_object(
         old_status = dict(body.get("status") or {})
         started = time.monotonic()
         spec = dict(body.get("spec") or {})
-        # Drift checks queue on their own small pool, so a spec edit, a referent becoming ready
-        # or a handoff never waits behind a sweep of thousands of objects.
-        drift_pool = memo.get("drift_executor") if trigger == DRIFT else None
-        if drift_pool is not None:
+        if gate is not None:
             loop = asyncio.get_running_loop()
-            outcome = await loop.run_in_executor(drift_pool, run, meta, spec, old_status)
+            outcome = await loop.run_in_executor(gate.executor, run, meta, spec, old_status)
         else:
             outcome = await asyncio.to_thread(run, meta, spec, old_status)
         memo["sweeps_seen"] = swept
@@ -137,6 +156,20 @@ async def reconcile_object(
             time.monotonic() - started,
             "; " + ", ".join(e.reason for e in outcome.events) if outcome.events else "",
         )
+
+
+class DriftGate:
+    """Drift checks one at a time on `executor` (whose thread's reads wait for the read budget).
+    Shared by every object through the operator's memo."""
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+        self._slot: asyncio.Semaphore | None = None
+
+    def turn(self) -> asyncio.Semaphore:
+        if self._slot is None:  # made on first use, inside the operator's event loop
+            self._slot = asyncio.Semaphore(1)
+        return self._slot
 
 
 def sweeps_done(memo: kopf.Memo) -> int | None:

@@ -10,7 +10,7 @@ from typing import Any
 import kopf
 
 from oncall_operator.api import GROUP
-from oncall_operator.handlers.glue import FINALIZER, SETTINGS
+from oncall_operator.handlers.glue import FINALIZER, SETTINGS, DriftGate
 from oncall_operator.handlers.logs import quiet_routine_logs
 from oncall_operator.metrics import OperatorMetrics
 from oncall_operator.pagerduty.readmodel import CachingPagerDutyClient
@@ -69,8 +69,10 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
     )
     memo.sweeper.start()
     # Drift checks run on one thread whose reads wait for the read budget (handlers/glue.py).
-    memo.drift_executor = ThreadPoolExecutor(
-        max_workers=1, thread_name_prefix="drift-check", initializer=client.pace_this_thread
+    memo.drift_gate = DriftGate(
+        ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="drift-check", initializer=client.pace_this_thread
+        )
     )
     logger.info(
         "oncall-operator configured: drift interval %ss, read budget %d per minute, namespaces %s",
@@ -85,9 +87,9 @@ def close_client(*, memo: kopf.Memo, **_: Any) -> None:
     stop = memo.get("sweep_stop")
     if stop is not None:
         stop.set()
-    drift_executor = memo.get("drift_executor")
-    if drift_executor is not None:
-        drift_executor.shutdown(wait=False, cancel_futures=True)
+    drift_gate = memo.get("drift_gate")
+    if drift_gate is not None:
+        drift_gate.executor.shutdown(wait=False, cancel_futures=True)
     client = memo.get("client")
     if client is not None:
         client.close()
