@@ -184,6 +184,31 @@ REFUSED: list[tuple[str, dict[str, Any], str, str]] = [
     ("EscalationPolicy", policy(USER, repeat=10), "spec.repeat", "less than or equal to 9"),
     ("EscalationPolicy", policy(USER, handoffNotifications="Never"), "spec.handoffNotifications", "Unsupported value"),
     ("EscalationPolicy", {"rules": []}, "spec.rules", "at least 1 items"),
+    # Unknown IANA zones: CEL loads the name from the server's own zone database.
+    ("Rotation", {**ROTATION, "timeZone": "Europe/Dubln"}, "spec.timeZone", "unknown time zone Europe/Dubln"),
+    ("Rotation", {**ROTATION, "timeZone": "Mars/Olympus_Mons"}, "spec.timeZone", "unknown time zone"),
+    ("Rotation", {**ROTATION, "timeZone": "Local"}, "spec.timeZone", "Local is not an IANA time zone name"),
+    ("OnCallTeam", {"policy": {"timeZone": "America/Gotham"}}, "spec.policy.timeZone", "unknown time zone America/Gotham"),
+    # Dates and date-times that match the shape but are not on the calendar.
+    ("OnCallTeam", {"members": [{"email": "a@example.com", "since": "2026-02-30"}]}, "spec.members[0].since", "date"),
+    ("OnCallTeam", {"members": [{"email": "a@example.com", "until": "2026-13-01"}]}, "spec.members[0].until", "date"),
+    ("Rotation", with_layer(handoff="2027-02-29T09:00"), "spec.layers[0].handoff", "handoff is not a real date-time"),
+    ("Rotation", with_layer(handoff="0000-01-01T00:00"), "spec.layers[0].handoff", "handoff"),
+    # Ranges.
+    ("Rotation", {**ROTATION, "businessHours": {"days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "start": "00:00", "end": "24:00"}, "layers": [{**LAYER, "coverage": "OutOfHours"}]}, "spec", "would never be on call"),
+    ("Rotation", {**ROTATION, "businessHours": {"days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "start": "08:00", "end": "08:00"}, "layers": [{**LAYER, "coverage": "OutOfHours"}]}, "spec", "would never be on call"),
+    ("EscalationPolicy", {"rules": [{"escalateAfterMinutes": 10081, "targets": [USER]}]}, "spec.rules[0].escalateAfterMinutes", "less than or equal to 10080"),
+    ("EscalationPolicy", policy(USER, repeat=-1), "spec.repeat", "greater than or equal to 0"),
+    ("OnCallTeam", {"policy": {"minRestHours": 8761}}, "spec.policy.minRestHours", "less than or equal to 8760"),
+    # References' shape: a referent's name must be one the API server could store.
+    ("Rotation", {**ROTATION, "teamRef": {"name": "Out_Of_Hours"}}, "spec.teamRef.name", "should match"),
+    ("Rotation", {**ROTATION, "teamRef": {"name": ""}}, "spec.teamRef.name", "at least 1 chars long"),
+    ("EscalationPolicy", policy({"rotationRef": {"name": "-weekly"}}), "spec.rules[0].targets[0].rotationRef.name", "should match"),
+    ("EscalationPolicy", policy(USER, teamRef={"name": "team/a"}), "spec.teamRef.name", "should match"),
+    # Duplicates.
+    ("EscalationPolicy", policy({"rotationRef": {"name": "r"}}, {"rotationRef": {"name": "r"}}), "spec.rules[0].targets", "must not page the same rotation or user twice"),
+    ("EscalationPolicy", policy(USER, {"user": {"email": "U@Example.com"}}), "spec.rules[0].targets", "must not page the same rotation or user twice"),
+    ("Rotation", {**ROTATION, "teamRef": {"name": "t"}, "layers": [{**LAYER, "participants": {"fromTeam": {"roles": ["manager", "manager"]}}}]}, "spec.layers[0].participants.fromTeam.roles", "roles must not repeat"),
 ]  # fmt: skip
 
 
@@ -213,6 +238,11 @@ ACCEPTED: list[tuple[str, dict[str, Any]]] = [
     ("Rotation", with_layer(shiftLength="1d12h", handoff="2028-02-29T23:59")),
     ("EscalationPolicy", policy(*[{"rotationRef": {"name": f"r{i}"}} for i in range(10)])),
     ("OnCallTeam", {"members": [{"email": "a@example.com", "since": "2026-09-01", "until": "2026-09-01"}]}),
+    ("Rotation", {**ROTATION, "timeZone": "America/Argentina/Buenos_Aires"}),
+    ("Rotation", {**ROTATION, "timeZone": "Etc/GMT+5"}),
+    ("OnCallTeam", {"policy": {"timeZone": "UTC"}}),
+    ("Rotation", {**ROTATION, "teamRef": {"name": "team.a-1"}, "businessHours": {"days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "start": "08:00", "end": "20:00"}, "layers": [{**LAYER, "coverage": "OutOfHours"}]}),
+    ("EscalationPolicy", policy({"rotationRef": {"name": "r"}}, USER, {"user": {"email": "v@example.com"}})),
 ]  # fmt: skip
 
 
@@ -228,7 +258,8 @@ def test_the_server_fills_in_the_defaults(objects: client.CustomObjectsApi, name
     team = create(
         objects, namespace, "OnCallTeam", {"members": [{"email": "a@example.com"}], "policy": {}}
     )
-    assert team["spec"]["members"] == [{"email": "a@example.com", "role": "responder"}]
+    # members[].away defaults to [] (the server writes out defaults a factory makes)
+    assert team["spec"]["members"] == [{"email": "a@example.com", "role": "responder", "away": []}]
     assert team["spec"]["deletionPolicy"] == "Delete"
     assert team["spec"]["policy"]["timeZone"] == "UTC"
     rotation = create(
@@ -322,6 +353,7 @@ FULL_STATUS: list[tuple[str, dict[str, Any], dict[str, Any], type[BaseModel]]] =
             "onCall": {"now": "bo@example.com", "until": "2026-11-30T09:00:00Z", "next": "cy@example.com"},
             "nextHandoff": "2026-11-30T09:00:00Z",
             "load": [{"email": "bo@example.com", "hours": 105.5, "outOfHoursHours": 96.5, "shifts": 1}],
+            "overrides": [{"id": "POVR001", "start": "2026-12-07T09:00:00Z", "end": "2026-12-14T09:00:00Z", "email": "cy@example.com", "covers": "bo@example.com"}],
         },
         RotationStatus,
     ),

@@ -30,8 +30,9 @@ def rotation_layer(**changes: Any) -> dict[str, Any]:
 
 
 def rules(kind: str, schema: Mapping[str, Any], path: str) -> Iterator[tuple[str, str, str]]:
-    for rule in schema.get("x-kubernetes-validations", []):
-        yield kind, path, rule["rule"]
+    # A second rule on the same field is told apart as path#1, path#2, ...
+    for index, rule in enumerate(schema.get("x-kubernetes-validations", [])):
+        yield kind, f"{path}#{index}" if index else path, rule["rule"]
     for name, sub in schema.get("properties", {}).items():
         yield from rules(kind, sub, f"{path}.{name}" if path else name)
     if "items" in schema:
@@ -108,6 +109,41 @@ CASES: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any], str]] = {
         rotation_layer(coverage="Custom", windows=[{"days": ["Sat", "Sun", "Sat"], "start": "00:00", "end": "24:00"}]),
         "spec.layers[0].windows[0].days",
     ),
+    ("OnCallTeam", "spec.policy.timeZone"): (
+        {"policy": {"timeZone": "Europe/Dublin"}},
+        {"policy": {"timeZone": "Local"}},
+        "spec.policy.timeZone",
+    ),
+    ("OnCallTeam", "spec.policy.timeZone#1"): (
+        {"policy": {"timeZone": "America/Argentina/Buenos_Aires"}},
+        {"policy": {"timeZone": "Mars/Olympus"}},
+        "spec.policy.timeZone",
+    ),
+    ("Rotation", "spec.timeZone"): (
+        {**ROTATION, "timeZone": "Etc/GMT+5"},
+        {**ROTATION, "timeZone": "Local"},
+        "spec.timeZone",
+    ),
+    ("Rotation", "spec.timeZone#1"): (
+        {**ROTATION, "timeZone": "Pacific/Chatham"},
+        {**ROTATION, "timeZone": "Europe/Atlantis"},
+        "spec.timeZone",
+    ),
+    ("Rotation", "spec#1"): (
+        {**rotation_layer(coverage="OutOfHours"), "businessHours": {"days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "start": "08:00", "end": "20:00"}},
+        {**rotation_layer(coverage="OutOfHours"), "businessHours": {"days": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "start": "00:00", "end": "24:00"}},
+        "spec",
+    ),
+    ("Rotation", "spec.layers[].participants.fromTeam.roles"): (
+        {**rotation_layer(participants={"fromTeam": {"roles": ["manager", "responder"]}}), "teamRef": {"name": "t"}},
+        {**rotation_layer(participants={"fromTeam": {"roles": ["manager", "manager"]}}), "teamRef": {"name": "t"}},
+        "spec.layers[0].participants.fromTeam.roles",
+    ),
+    ("EscalationPolicy", "spec.rules[].targets"): (
+        {"rules": [{"escalateAfterMinutes": 5, "targets": [{"user": EMAIL}, {"rotationRef": {"name": "r"}}]}]},
+        {"rules": [{"escalateAfterMinutes": 5, "targets": [{"user": EMAIL}, {"user": {"email": "A@example.com"}}]}]},
+        "spec.rules[0].targets",
+    ),
     ("EscalationPolicy", "spec.rules[].targets[]"): (
         {"rules": [{"escalateAfterMinutes": 5, "targets": [{"user": EMAIL}]}]},
         {"rules": [{"escalateAfterMinutes": 5, "targets": [{"user": EMAIL, "rotationRef": {"name": "r"}}]}]},
@@ -122,7 +158,7 @@ def rule_cases() -> list[tuple[str, str, str]]:
 
 def message_of(kind: str, path: str, rule: str) -> str:
     node: Mapping[str, Any] = builtin_schemas()[f"{API} {kind}"]
-    for part in path.replace("[]", ".[]").split("."):
+    for part in path.split("#", maxsplit=1)[0].replace("[]", ".[]").split("."):
         node = node["items"] if part == "[]" else node["properties"][part]
     return next(r["message"] for r in node["x-kubernetes-validations"] if r["rule"] == rule)
 

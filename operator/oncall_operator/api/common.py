@@ -18,6 +18,7 @@ PAUSED_ANNOTATION = f"{GROUP}/paused"
 # ASCII only, so that Python, the API server's RE2 and CEL's lowerAscii() agree on every address.
 _EMAIL_PATTERN = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$"
 _EMAIL = re.compile(_EMAIL_PATTERN)
+OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 
 
 def _check_email(value: str) -> str:
@@ -39,21 +40,35 @@ Email = Annotated[
 
 
 def _check_time_zone(value: str) -> str:
+    # "Local" is the machine's zone to Go (so to CEL) and to no one else: refused on both sides.
     try:
+        if value == "Local":
+            raise ValueError(value)
         zoneinfo.ZoneInfo(value)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"{value!r} is not an IANA time zone name (e.g. Europe/Dublin)") from None
     return value
 
 
+# CEL's timestamp accessors take a zone name and load it from the API server's IANA database
+# (Go's time.LoadLocation): an unknown name is an evaluation error, which refuses the object
+# naming the field. The accessor's value is irrelevant; only whether the zone loads.
+TIME_ZONE_RULES: list[JsonValue] = [
+    {"rule": "self != 'Local'", "message": "Local is not an IANA time zone name"},
+    {
+        "rule": "timestamp('2026-01-01T00:00:00Z').getFullYear(self) > 0",
+        "message": "not an IANA time zone name (e.g. Europe/Dublin)",
+    },
+]
+
 TimeZone = Annotated[
     str,
     Field(
         min_length=1,
         max_length=64,
-        # The server can only check the shape; the operator checks the name against the IANA list.
         pattern=r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$",
         description="IANA time zone name, e.g. Europe/Dublin.",
+        json_schema_extra={"x-kubernetes-validations": TIME_ZONE_RULES},
     ),
     AfterValidator(_check_time_zone),
 ]
@@ -80,6 +95,8 @@ class LocalObjectRef(ApiModel):
     name: str = Field(
         min_length=1,
         max_length=253,
+        # What the API server accepts as a custom resource's name (a DNS-1123 subdomain).
+        pattern=OBJECT_NAME_PATTERN,
         description="Name of the referenced object, in the same namespace as the referrer.",
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, model_validator
+from pydantic import Field, JsonValue, field_validator, model_validator
 
 from oncall_operator.api.common import ApiModel, CommonSpec, CommonStatus, Email, LocalObjectRef
 
@@ -48,6 +48,15 @@ class Target(ApiModel):
         return self
 
 
+# A target malformed in itself (neither or both of rotationRef and user) is left to Target's rule.
+_TARGETS_UNIQUE_RULE: dict[str, JsonValue] = {
+    "rule": "self.all(t, has(t.user) == has(t.rotationRef) || self.exists_one(u, "
+    "has(t.user) ? has(u.user) && u.user.email.lowerAscii() == t.user.email.lowerAscii() "
+    ": has(u.rotationRef) && u.rotationRef.name == t.rotationRef.name))",
+    "message": "a rule must not page the same rotation or user twice",
+}
+
+
 class Rule(ApiModel):
     """One escalation level: its targets are paged together."""
 
@@ -55,8 +64,26 @@ class Rule(ApiModel):
         ge=1, le=10080, description="Minutes before escalating to the next rule (at least 1)."
     )
     targets: list[Target] = Field(
-        min_length=1, max_length=10, description="1 to 10 targets paged together."
+        min_length=1,
+        max_length=10,
+        description="1 to 10 targets paged together.",
+        json_schema_extra={"x-kubernetes-validations": [_TARGETS_UNIQUE_RULE]},
     )
+
+    @field_validator("targets")
+    @classmethod
+    def _targets_do_not_repeat(cls, targets: list[Target]) -> list[Target]:
+        seen: set[str] = set()
+        for index, target in enumerate(targets):
+            key = (
+                f"user {target.user.email.lower()}"
+                if target.user
+                else f"rotation {target.rotation_ref.name if target.rotation_ref else ''}"
+            )
+            if key in seen:
+                raise ValueError(f"targets[{index}] repeats {key}")
+            seen.add(key)
+        return targets
 
 
 class EscalationPolicySpec(CommonSpec):

@@ -36,6 +36,15 @@ _REAL_LOCAL_DATETIME_RULE = (
 )
 
 
+# Business hours fill the week when they run 24 h (00:00-24:00, or an end equal to the start,
+# which wraps past midnight) on all seven days; out-of-hours coverage is then empty.
+_OUT_OF_HOURS_NEEDS_TIME_OUTSIDE_RULE = (
+    "!has(self.businessHours) || !self.layers.exists(l, l.coverage == 'OutOfHours') || "
+    "size(self.businessHours.days) < 7 || !(self.businessHours.start == self.businessHours.end || "
+    "(self.businessHours.start == '00:00' && self.businessHours.end == '24:00'))"
+)
+
+
 def duration_seconds(text: str) -> int:
     """Seconds in a duration such as "1w", "12h" or "1d12h"."""
     if not _DURATION.match(text):
@@ -67,7 +76,22 @@ class FromTeam(ApiModel):
         min_length=1,
         max_length=3,
         description="Team members with these roles take part, in team order (default responder).",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                {
+                    "rule": "self.all(r, self.exists_one(s, s == r))",
+                    "message": "roles must not repeat",
+                }
+            ]
+        },
     )
+
+    @field_validator("roles")
+    @classmethod
+    def _roles_do_not_repeat(cls, roles: list[TeamRole]) -> list[TeamRole]:
+        if len(set(roles)) != len(roles):
+            raise ValueError("roles must not repeat")
+        return roles
 
 
 class Participants(ApiModel):
@@ -200,7 +224,12 @@ class RotationSpec(CommonSpec):
                 {
                     "rule": "!self.layers.exists(l, has(l.participants.fromTeam)) || has(self.teamRef)",
                     "message": "layers with participants.fromTeam need spec.teamRef",
-                }
+                },
+                {
+                    "rule": _OUT_OF_HOURS_NEEDS_TIME_OUTSIDE_RULE,
+                    "message": "businessHours cover the whole week, so a layer with coverage "
+                    "OutOfHours would never be on call",
+                },
             ]
         }
     }
@@ -235,6 +264,13 @@ class RotationSpec(CommonSpec):
             if layer.name in seen:
                 raise ValueError(f"layers[{index}].name {layer.name!r} is used twice")
             seen.add(layer.name)
+        if self.business_hours.duration_minutes == 24 * 60 and len(self.business_hours.days) == 7:
+            for index, layer in enumerate(self.layers):
+                if layer.coverage is Coverage.OUT_OF_HOURS:
+                    raise ValueError(
+                        f"spec.businessHours covers the whole week, so layers[{index}] with "
+                        "coverage OutOfHours would never be on call"
+                    )
         if self.team_ref is None:
             for index, layer in enumerate(self.layers):
                 if layer.participants.from_team is not None:
