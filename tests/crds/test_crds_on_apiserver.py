@@ -340,7 +340,7 @@ FULL_STATUS: list[tuple[str, dict[str, Any], dict[str, Any], type[BaseModel]]] =
         {
             **COMMON_STATUS,
             "members": {"total": 7, "resolved": 6, "active": 5, "unresolved": ["zed@example.com"], "expiringSoon": ["ana@example.com"]},
-            "pages": {"outOfHoursLast30Days": 4},
+            "pages": {"outOfHoursLast30Days": 4, "people": [{"email": "ana@example.com", "pages": 3, "nightPages": 1, "maxPagesIn12h": 2}]},
         },
         OnCallTeamStatus,
     ),
