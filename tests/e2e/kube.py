@@ -190,4 +190,8 @@ class Namespace:
             while self.list(kind) and time.monotonic() < deadline:
                 time.sleep(0.5)
         for obj in self.all():
-            self.patch(obj["kind"], obj["metadata"]["name"], {"metadata": {"finalizers": None}})
+            try:
+                self.patch(obj["kind"], obj["metadata"]["name"], {"metadata": {"finalizers": None}})
+            except ApiException as error:
+                if error.status != 404:  # finalized meanwhile: gone is what was wanted
+                    raise

@@ -102,15 +102,25 @@ def test_service_lifecycle_and_a_policy_in_use_cannot_be_deleted(
     assert pd.delete(f"/escalation_policies/{policy_id}").status_code == 204
 
 
-def test_a_service_needs_an_existing_policy(pd: httpx2.Client) -> None:
-    body = {
-        "service": {
+def test_a_service_needs_a_name_and_an_existing_policy(
+    pd: httpx2.Client, user_ids: dict[str, str]
+) -> None:
+    policy_id = _policy(pd, ("user_reference", user_ids["ana"]))
+
+    def service(**fields: Any) -> int:
+        body = {
             "type": "service",
-            "name": "x",
-            "escalation_policy": {"id": "PNOPE00", "type": "escalation_policy_reference"},
+            "name": "Checkout",
+            "escalation_policy": {"id": policy_id, "type": "escalation_policy_reference"},
+            **fields,
         }
-    }
-    assert pd.post("/services", json=body).status_code == 400
+        return pd.post("/services", json={"service": body}).status_code
+
+    assert service() == 201
+    assert (
+        service(escalation_policy={"id": "PNOPE00", "type": "escalation_policy_reference"}) == 400
+    )
+    assert service(name="") == 400
     assert pd.post("/services", json={"service": {"type": "service"}}).status_code == 400
 
 

@@ -59,6 +59,8 @@ class IncidentRoutes:
     async def create_service(self, request: web.Request) -> web.Response:
         body = await self.base._valid_body(request, "/services")
         sent = body["service"]
+        if not sent.get("name"):
+            raise invalid("service.name: required")  # the schema allows it out; PagerDuty not
         with self.account.lock:
             policy_id = sent["escalation_policy"]["id"]
             if policy_id not in self.account.escalation_policies:
