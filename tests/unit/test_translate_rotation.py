@@ -476,6 +476,7 @@ def test_a_layer_without_users_is_refused() -> None:
         schedule_doc(IDENTITY, spec(), {"primary": ["PANA"]}, None, NOW, None)
 
 
+TURN = dt.datetime(2026, 11, 23, 9, tzinfo=dt.UTC)  # a turn of the daily layers below
 TEAM = OnCallTeamSpec(
     members=[
         {"email": "ana@example.com"},
@@ -516,7 +517,7 @@ def test_layer_participants(participants: dict[str, Any], expected: list[str]) -
             ],
         }
     )
-    assert layer_participants(rotation, rotation.layers[0], TEAM, dt.date(2026, 11, 23)) == expected
+    assert layer_participants(rotation, rotation.layers[0], TEAM, TURN) == expected
 
 
 def test_participants_from_a_missing_team_name_the_field() -> None:
@@ -535,7 +536,7 @@ def test_participants_from_a_missing_team_name_the_field() -> None:
         }
     )
     with pytest.raises(ValueError, match=r"spec\.layers\[0\]\.participants\.fromTeam"):
-        layer_participants(rotation, rotation.layers[0], None, dt.date(2026, 11, 23))
+        layer_participants(rotation, rotation.layers[0], None, TURN)
 
 
 def test_rerunning_after_an_immediately_edit_is_a_no_op() -> None:

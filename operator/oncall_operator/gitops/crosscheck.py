@@ -140,7 +140,7 @@ def _covered(
     team = _team_of(space, spec)
     intervals = []
     for layer in spec.layers:
-        if not layer_people(spec, layer, team, since.date()):
+        if not layer_people(spec, layer, team, since):
             continue
         try:
             stretches = coverage_stretches(spec, layer)

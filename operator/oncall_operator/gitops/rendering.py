@@ -93,12 +93,14 @@ def _turns(
 
 
 def layer_people(
-    spec: RotationSpec, layer: Layer, team: OnCallTeamSpec | None, today: dt.date
+    spec: RotationSpec, layer: Layer, team: OnCallTeamSpec | None, at: dt.datetime
 ) -> list[str]:
-    """The layer's participants by email, as the operator takes them (none if its team is unknown)."""
+    """The layer's participants by email in the turn holding `at`, as the operator takes them
+    (none if its team is unknown)."""
     if layer.participants.from_team is not None and team is None:
         return []
-    return translate_rotation.layer_participants(spec, layer, team, today)
+    turn = translate_rotation.effective_turn(layer, spec.time_zone, at, carried=False)
+    return translate_rotation.layer_participants(spec, layer, team, turn)
 
 
 def rendered_entries(
@@ -108,10 +110,9 @@ def rendered_entries(
     until: dt.datetime,
 ) -> list[dict[str, Any]]:
     """Entries {user: {id: email}, start, end} over [since, until), later layers winning."""
-    today = since.astimezone(dt.UTC).date()
     pieces: list[tuple[int, str, dt.datetime, dt.datetime]] = []
     for index, layer in enumerate(spec.layers):
-        people = layer_people(spec, layer, team, today)
+        people = layer_people(spec, layer, team, since)
         if not people:
             continue
         covered = local_intervals(coverage_stretches(spec, layer), spec.time_zone, since, until)

@@ -239,6 +239,36 @@ class PagerDutyClient:
         }
         return self._list("oncalls", params, key="oncalls")
 
+    def list_overrides(
+        self, schedule_id: str, *, since: dt.datetime, until: dt.datetime
+    ) -> list[JSON]:
+        """The schedule's overrides overlapping [since, until), whole (overflow)."""
+        params: JSON = {"since": _iso(since), "until": _iso(until), "overflow": "true"}
+        return self._list(f"schedules/{schedule_id}/overrides", params, key="overrides")
+
+    def create_overrides(self, schedule_id: str, overrides: Sequence[JSON]) -> list[JSON]:
+        """Create overrides in one request; each created one is returned in order. An item
+        PagerDuty refused raises Invalid with its errors (the others stay created)."""
+        path = f"schedules/{schedule_id}/overrides"
+        body = self._request("POST", path, json={"overrides": list(overrides)})
+        results = body.get(_LIST_BODY)
+        if not isinstance(results, list):
+            raise PagerDutyError("answer is not a list of overrides", method="POST", path=path)
+        created, refused = [], []
+        for result in results:
+            if isinstance(result, dict) and isinstance(result.get("override"), dict):
+                if int(result.get("status") or 201) < 300:
+                    created.append(result["override"])
+                    continue
+            refused += [str(e) for e in (result or {}).get("errors") or ["refused"]]
+        if refused:
+            raise Invalid("PagerDuty refused an override", errors=refused, method="POST", path=path)
+        return created
+
+    def delete_override(self, schedule_id: str, override_id: str) -> None:
+        """Delete a future override, or end one under way now (PagerDuty truncates it)."""
+        self._request("DELETE", f"schedules/{schedule_id}/overrides/{override_id}")
+
     # -- escalation policies ----------------------------------------------------------------------
     def get_escalation_policy(self, policy_id: str) -> JSON:
         return self._get_one(f"escalation_policies/{policy_id}", "escalation_policy")
@@ -379,11 +409,16 @@ def _reset_seconds(response: httpx2.Response) -> float:
     return min(max(seconds, 0.0), MAX_RATE_LIMIT_WAIT_SECONDS)
 
 
+_LIST_BODY = "_list"  # where a body that is a JSON array (POST overrides) is put
+
+
 def _decode(response: httpx2.Response) -> JSON:
     try:
         body = response.json()
     except ValueError:
         return {}
+    if isinstance(body, list):
+        return {_LIST_BODY: body}
     return body if isinstance(body, dict) else {}
 
 

@@ -8,7 +8,8 @@ All sums are exact interval arithmetic on instants.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -177,6 +178,109 @@ def _minute(instant: dt.datetime) -> str:
     return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
+FOUR_WEEKS = dt.timedelta(days=28)
+
+
+def _union(intervals: Sequence[tuple[dt.datetime, dt.datetime]]) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Sorted disjoint intervals covering the same instants (touching ones joined)."""
+    merged: list[tuple[dt.datetime, dt.datetime]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _covered(
+    intervals: Sequence[tuple[dt.datetime, dt.datetime]], low: dt.datetime, high: dt.datetime
+) -> dt.timedelta:
+    total = dt.timedelta()
+    for start, end in intervals:
+        if min(end, high) > max(start, low):
+            total += min(end, high) - max(start, low)
+    return total
+
+
+def busiest_window(
+    intervals: Sequence[tuple[dt.datetime, dt.datetime]],
+    since: dt.datetime,
+    until: dt.datetime,
+    window: dt.timedelta = FOUR_WEEKS,
+) -> tuple[dt.timedelta, dt.datetime]:
+    """The most on-call time any `window`-long stretch inside [since, until) holds, and where
+    that stretch starts. Exact: the maximum of a sliding sum is reached where a window edge
+    meets an interval edge, so only those starts are tried."""
+    disjoint = _union(intervals)
+    last_start = max(since, until - window)
+    starts = {since, last_start}
+    for start, end in disjoint:
+        starts |= {start, end - window}
+    best = (dt.timedelta(), since)
+    for start in sorted(s for s in starts if since <= s <= last_start):
+        held = _covered(disjoint, start, min(start + window, until))
+        if held > best[0]:
+            best = (held, start)
+    return best
+
+
+def load_breaches(
+    rotations: Mapping[str, Sequence[Entry]],
+    policy: OnCallPolicy,
+    since: dt.datetime,
+    until: dt.datetime,
+    people: Collection[str] | None = None,
+) -> list[str]:
+    """One readable sentence per breach of the policy by a person's load across every rotation
+    given (`rotations`: entries of each rotation, people by email): maxOnCallPercent over every
+    4-week window in [since, until) (one window of the whole range when it is shorter), and
+    minRestHours between shifts, a shift being a run of one rotation and overlapping or
+    touching shifts of different rotations one stretch of duty. Only `people` are judged when
+    given (emails, any case)."""
+    require_aware(since, "since")
+    require_aware(until, "until")
+    wanted = None if people is None else {p.lower() for p in people}
+    on_call: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
+    duty: dict[str, list[tuple[dt.datetime, dt.datetime]]] = {}
+    for entries in rotations.values():
+        clipped = _clipped(sorted(entries, key=lambda e: (e.start, e.end)), since, until)
+        for entry in clipped:
+            if wanted is None or entry.person.lower() in wanted:
+                on_call.setdefault(entry.person, []).append((entry.start, entry.end))
+        for run in shifts(clipped):
+            if wanted is None or run.person.lower() in wanted:
+                duty.setdefault(run.person, []).append((run.start, run.end))
+    breaches: list[str] = []
+    span = until - since
+    if policy.max_on_call_percent is not None and span > dt.timedelta():
+        window = min(span, FOUR_WEEKS)
+        for person in sorted(on_call):
+            held, start = busiest_window(on_call[person], since, until, window)
+            share = held / window
+            if share * 100 > policy.max_on_call_percent:
+                where = (
+                    f"the next {window / dt.timedelta(days=1):g} days"
+                    if span <= FOUR_WEEKS
+                    else f"the 4 weeks from {start.astimezone(dt.UTC).date().isoformat()}"
+                )
+                breaches.append(
+                    f"{person} is on call {int(share * 100 + 0.5)}% of {where} "
+                    f"(policy maxOnCallPercent {policy.max_on_call_percent})"
+                )
+    if policy.min_rest_hours is not None:
+        minimum = dt.timedelta(hours=policy.min_rest_hours)
+        for person in sorted(duty):
+            stretches = _union(duty[person])
+            for (_, previous), (start, _) in itertools.pairwise(stretches):
+                if start - previous < minimum:
+                    breaches.append(
+                        f"{person} has {(start - previous) / HOUR:g}h rest between shifts ending "
+                        f"{_minute(previous)} and starting {_minute(start)} (policy "
+                        f"minRestHours {policy.min_rest_hours})"
+                    )
+    return breaches
+
+
 def sustainability_breaches(
     entries: Sequence[Mapping[str, Any]],
     emails_by_user_id: Mapping[str, str],
@@ -184,38 +288,6 @@ def sustainability_breaches(
     since: dt.datetime,
     until: dt.datetime,
 ) -> list[str]:
-    """Readable sentences, one per breach of maxOnCallPercent (over [since, until)) and of
-    minRestHours (between two shifts of the same person)."""
-    require_aware(since, "since")
-    require_aware(until, "until")
-    clipped = _clipped(parse_entries(entries, emails_by_user_id), since, until)
-    breaches: list[str] = []
-    window = until - since
-    if policy.max_on_call_percent is not None and window > dt.timedelta():
-        on_call: dict[str, dt.timedelta] = {}
-        for entry in clipped:
-            on_call[entry.person] = (
-                on_call.get(entry.person, dt.timedelta()) + entry.end - entry.start
-            )
-        days = window / dt.timedelta(days=1)
-        for person in sorted(on_call):
-            share = on_call[person] / window
-            if share * 100 > policy.max_on_call_percent:
-                breaches.append(
-                    f"{person} is on call {int(share * 100 + 0.5)}% of the next {days:g} days "
-                    f"(policy maxOnCallPercent {policy.max_on_call_percent})"
-                )
-    if policy.min_rest_hours is not None:
-        minimum = dt.timedelta(hours=policy.min_rest_hours)
-        last_end: dict[str, dt.datetime] = {}
-        for run in shifts(clipped):
-            previous = last_end.get(run.person)
-            if previous is not None and run.start - previous < minimum:
-                rest = (run.start - previous) / HOUR
-                breaches.append(
-                    f"{run.person} has {rest:g}h rest between shifts ending {_minute(previous)} "
-                    f"and starting {_minute(run.start)} (policy minRestHours "
-                    f"{policy.min_rest_hours})"
-                )
-            last_end[run.person] = run.end
-    return breaches
+    """`load_breaches` of one rotation's rendered entries."""
+    return load_breaches({"": parse_entries(entries, emails_by_user_id)}, policy, since, until)
+

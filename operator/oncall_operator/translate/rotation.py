@@ -22,7 +22,6 @@ from oncall_operator.api import (
 )
 from oncall_operator.translate.identity import ObjectIdentity, managed_description
 from oncall_operator.translate.restrictions import layer_restrictions
-from oncall_operator.translate.team import active_members
 from oncall_operator.translate.timemath import (
     localise,
     parse_instant,
@@ -65,9 +64,10 @@ def next_handoff(
 
 
 def layer_participants(
-    spec: RotationSpec, layer: Layer, team: OnCallTeamSpec | None, today: dt.date
+    spec: RotationSpec, layer: Layer, team: OnCallTeamSpec | None, turn: dt.datetime
 ) -> list[str]:
-    """Emails taking turns on the layer, in order: the explicit list or the team's members."""
+    """Emails taking turns on the layer from its turn starting at `turn`, in order: the explicit
+    list, or the team's members whose terms include that turn (see translate.terms)."""
     if layer.participants.emails is not None:
         return list(layer.participants.emails)
     from_team = layer.participants.from_team
@@ -76,7 +76,24 @@ def layer_participants(
         raise ValueError(
             f"spec.layers[{index}].participants.fromTeam needs the team of spec.teamRef"
         )
-    return [member.email for member in active_members(team, today, from_team.roles)]
+    from oncall_operator.translate.terms import layer_members  # terms builds on this module
+
+    members = layer_members(team, from_team.roles, layer, spec.time_zone, turn)
+    return [member.email for member in members]
+
+
+def effective_turn(
+    layer: Layer, time_zone: str, now: dt.datetime, *, carried: bool
+) -> dt.datetime:
+    """The turn a layer edit made now applies from: the next handoff for a NextHandoff layer
+    that PagerDuty already carries, else the turn that holds now."""
+    from oncall_operator.translate.terms import turn_start
+
+    if carried and layer.changes_take_effect is ChangesTakeEffect.NEXT_HANDOFF:
+        return next_handoff(
+            handoff_instant(layer, time_zone), layer.shift_seconds, time_zone, now
+        )
+    return turn_start(layer, time_zone, now)
 
 
 # --- the normal form: what the spec owns, comparable across PagerDuty's rewrites -----------
