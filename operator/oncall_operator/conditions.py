@@ -36,6 +36,7 @@ DELETING: Final = "Deleting"
 NO_PARTICIPANTS: Final = "NoParticipants"
 REFERENCES_UNRESOLVED: Final = "ReferencesUnresolved"
 OWNED_ELSEWHERE: Final = "OwnedElsewhere"
+NO_COVER: Final = "NoCover"
 
 # Reasons of ReferencesResolved
 RESOLVED: Final = "Resolved"

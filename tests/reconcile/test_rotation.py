@@ -246,7 +246,8 @@ def test_layer_without_resolvable_participants_leaves_the_schedule_alone(
 def test_team_without_active_responders_has_no_participants(
     client: PagerDutyClient, emulator: EmulatorServer
 ) -> None:
-    team_spec = {"members": [{"email": "ana@example.com", "until": "2026-11-30"}]}
+    # Her term ended the day before the handoff of Monday 30 November: gone from that turn on.
+    team_spec = {"members": [{"email": "ana@example.com", "until": "2026-11-29"}]}
     refs = team_refs(client, team_spec)
     emulator.clear_requests()
     outcome = reconcile_rotation(client, META, SPEC, {}, refs, NOW)
@@ -333,8 +334,12 @@ def test_team_policy_breach_shows_as_not_sustainable(client: PagerDutyClient) ->
     outcome = create(client, refs)
     sustainable = condition(outcome, "Sustainable")
     assert (sustainable["status"], sustainable["reason"]) == ("False", "PolicyBreached")
-    assert sustainable["message"].startswith("ana@example.com is on call 43%")
-    assert "bo@example.com" not in sustainable["message"]
+    # Three people weekly: every one of them is on call two weeks in some 4 weeks of the next 12.
+    for person in ("ana", "bo", "cy"):
+        assert f"{person}@example.com is on call 50% of the 4 weeks from" in sustainable["message"]
+    assert ("Warning", "PolicyBreached") in [(e.type, e.reason) for e in outcome.events]
+    again = reconcile_rotation(client, META, SPEC, outcome.status, refs, NOW)
+    assert "PolicyBreached" not in event_reasons(again)  # said once
 
 
 def test_paused_touches_nothing(client: PagerDutyClient, emulator: EmulatorServer) -> None:

@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from oncall_operator.translate.load import Entry
+
 
 @dataclass(frozen=True)
 class ObjectMeta:
@@ -39,6 +41,18 @@ class Outcome:
     # The moment the object's status changes by the calendar alone (a handoff, a member's term
     # starting or ending): the handlers reconcile it again then, ahead of any drift check.
     wake_at: dt.datetime | None = None
+    # A rotation's on-call time as PagerDuty renders it, for the load checks of every other
+    # rotation and team (load across rotations); None: nothing new to say.
+    on_call: RotationOnCall | None = None
+
+
+@dataclass(frozen=True)
+class RotationOnCall:
+    """Who one rotation puts on call (overrides included) over its load horizon."""
+
+    rotation: str  # namespace/name
+    team: str | None  # namespace/name of its teamRef
+    entries: tuple[Entry, ...]
 
 
 @dataclass(frozen=True)
@@ -70,3 +84,5 @@ class References:
     # PagerDuty id -> "namespace/Kind/name" of every resource (any namespace) whose
     # status.pagerduty.id claims it; one owner per PagerDuty object.
     claims: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    # "namespace/name" -> on-call time of every rotation the operator reconciled (all namespaces).
+    on_call: Mapping[str, RotationOnCall] = field(default_factory=dict)

@@ -18,7 +18,7 @@ onCall, nextHandoff and load are read over 28 days from the latest handoff of an
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,19 +28,28 @@ from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.pagerduty.errors import PagerDutyError
 from oncall_operator.reconcile.adoption import PagerDutyKind, delete_managed, locate
 from oncall_operator.reconcile.errors import AdoptionFailed, InvalidSpec
-from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, References
+from oncall_operator.reconcile.model import (
+    Event,
+    ObjectMeta,
+    Outcome,
+    References,
+    RotationOnCall,
+)
 from oncall_operator.reconcile.references import references_of
 from oncall_operator.reconcile.status import StatusDraft, begin, listed
+from oncall_operator.reconcile.timeoff import no_cover_message, sync_overrides
 from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
 from oncall_operator.translate import load
 from oncall_operator.translate import rotation as translate_rotation
 from oncall_operator.translate import team as translate_team
+from oncall_operator.translate import timeoff
 from oncall_operator.translate.identity import ObjectIdentity
 
 __all__ = ["delete_rotation", "reconcile_rotation", "references_of"]
 
 KIND = "Rotation"
 LOAD_WINDOW = dt.timedelta(days=28)
+LOAD_HORIZON = dt.timedelta(weeks=12)  # every 4-week window in it is checked against the policy
 
 
 def schedules_of(client: PagerDutyClient) -> PagerDutyKind:
@@ -82,7 +91,7 @@ def reconcile_rotation(
         return draft.waiting_for_references(str(waiting))
     doing = ["looking up the participants' PagerDuty users"]
     try:
-        _sync(client, draft, parsed, team, doing, refs.claims)
+        _sync(client, draft, parsed, team, doing, refs)
     except InvalidSpec as error:
         return draft.invalid(error)
     except (PagerDutyError, AdoptionFailed) as error:
@@ -114,12 +123,22 @@ def _sync(
     spec: RotationSpec,
     team: TeamReference,
     doing: list[str],
-    claims: Mapping[str, Sequence[str]],
+    refs: References,
 ) -> None:
     now = draft.now
     today = now.astimezone(dt.UTC).date()
+    # An edit of a layer PagerDuty carries takes effect at its next handoff (NextHandoff): the
+    # members of that turn are wanted; a new layer starts now, with the turn under way.
+    carried = {str(layer.get("name")) for layer in draft.old.get("layers") or []}
     participants = {
-        layer.name: translate_rotation.layer_participants(spec, layer, team.spec, today)
+        layer.name: translate_rotation.layer_participants(
+            spec,
+            layer,
+            team.spec,
+            translate_rotation.effective_turn(
+                layer, spec.time_zone, now, carried=layer.name in carried
+            ),
+        )
         for layer in spec.layers
     }
     resolved = resolve_emails(client, (e for emails in participants.values() for e in emails))
@@ -147,7 +166,7 @@ def _sync(
     name = spec.display_name or meta.name
     spec_id = spec.pagerduty.id if spec.pagerduty else None
     doing.append("reading the PagerDuty schedule")
-    existing = locate(schedules_of(client), identity, name, spec_id, draft, claims)
+    existing = locate(schedules_of(client), identity, name, spec_id, draft, refs.claims)
     try:
         desired = translate_rotation.schedule_doc(
             identity, spec, layer_user_ids, existing, now, team.pagerduty_id
@@ -172,25 +191,63 @@ def _sync(
 
     doing.append("reading who the PagerDuty schedule puts on call")
     since = load_window_start(spec, now)
-    until = since + LOAD_WINDOW
-    rendered = client.get_schedule(
-        str(schedule["id"]), since=since, until=until, time_zone=spec.time_zone
-    )
+    until = since + LOAD_HORIZON
+    schedule_id = str(schedule["id"])
+    rendered = client.get_schedule(schedule_id, since=since, until=until, time_zone=spec.time_zone)
+    others = [
+        entry
+        for key, record in refs.on_call.items()
+        if key != f"{meta.namespace}/{meta.name}"
+        for entry in record.entries
+    ]
+    uncovered: list[timeoff.Cover] = []
+    if team.spec is not None:
+        emails_by_id = resolved.emails_by_user_id
+
+        def email_of(user_id: str) -> str:
+            if user_id not in emails_by_id:
+                emails_by_id[user_id] = str(client.get_user(user_id).get("email") or user_id)
+            return emails_by_id[user_id]
+
+        result = sync_overrides(
+            client,
+            draft,
+            schedule_id,
+            team.spec,
+            rendered,
+            email_of,
+            resolved.user_ids,
+            list(dict.fromkeys(e for emails in participants.values() for e in emails)),
+            others,
+            (since, until),
+            doing,
+        )
+        uncovered = result.uncovered
+        if result.changed:
+            doing.append("reading who the PagerDuty schedule puts on call")
+            rendered = client.get_schedule(
+                schedule_id, since=since, until=until, time_zone=spec.time_zone
+            )
     entries = list((rendered.get("final_schedule") or {}).get("rendered_schedule_entries") or [])
     emails = _emails_of_everyone_on_call(client, entries, resolved)
     draft.status["onCall"] = load.on_call_now(entries, emails, now).to_wire()
     draft.status["load"] = [
         person.to_wire()
         for person in load.person_load(
-            entries, emails, spec.business_hours, spec.time_zone, since, until
+            entries, emails, spec.business_hours, spec.time_zone, since, since + LOAD_WINDOW
         )
     ]
     handoff = next_handoff(spec, now)
     draft.status["nextHandoff"] = conditions.rfc3339(handoff)
     draft.wake_at(handoff)  # who is on call moves on then
+    own = load.parse_entries(entries, emails)
+    team_key = f"{meta.namespace}/{spec.team_ref.name}" if spec.team_ref else None
+    draft.on_call = RotationOnCall(f"{meta.namespace}/{meta.name}", team_key, tuple(own))
 
     draft.synced("PagerDuty accepted every change.")
-    if unknown:
+    if uncovered:
+        draft.not_ready(conditions.NO_COVER, no_cover_message(uncovered))
+    elif unknown:
         draft.not_ready(
             conditions.REFERENCES_UNRESOLVED,
             f"No PagerDuty user has the email {listed(unknown)}; the schedule uses "
@@ -199,7 +256,8 @@ def _sync(
     else:
         draft.ready("The PagerDuty schedule matches the spec.")
     policy = team.spec.policy if team.spec else None
-    _set_sustainable(draft, policy, entries, emails, since, until)
+    people = {e.person for e in own}
+    set_sustainable(draft, policy, {"": own, "others": others}, people, since, until)
 
 
 def _emails_of_everyone_on_call(
@@ -233,14 +291,16 @@ def _set_references(draft: StatusDraft, spec: RotationSpec, unknown: list[str]) 
     )
 
 
-def _set_sustainable(
+def set_sustainable(
     draft: StatusDraft,
     policy: OnCallPolicy | None,
-    entries: list[dict[str, Any]],
-    emails: Mapping[str, str],
+    rotations: Mapping[str, Sequence[load.Entry]],
+    people: Collection[str],
     since: dt.datetime,
     until: dt.datetime,
 ) -> None:
+    """Sustainable from the load of `people` across every rotation given, over [since, until);
+    a breach not shown before is also a Warning Event."""
     if policy is None or (policy.max_on_call_percent is None and policy.min_rest_hours is None):
         draft.condition(
             conditions.SUSTAINABLE,
@@ -249,20 +309,22 @@ def _set_sustainable(
             "The team sets no on-call load policy for rotations.",
         )
         return
-    breaches = load.sustainability_breaches(entries, emails, policy, since, until)
+    breaches = load.load_breaches(rotations, policy, since, until, people)
     if breaches:
+        message = " ".join(breaches)
+        old = conditions.find_condition(draft.old.get("conditions") or [], conditions.SUSTAINABLE)
+        if old is None or old.get("message") != message:
+            draft.event(conditions.POLICY_BREACHED, message, "Warning")
         draft.condition(
-            conditions.SUSTAINABLE,
-            conditions.FALSE,
-            conditions.POLICY_BREACHED,
-            " ".join(breaches),
+            conditions.SUSTAINABLE, conditions.FALSE, conditions.POLICY_BREACHED, message
         )
     else:
         draft.condition(
             conditions.SUSTAINABLE,
             conditions.TRUE,
             conditions.WITHIN_POLICY,
-            "The next 28 days meet the team's on-call policy.",
+            "Every 4 weeks of the next 12 meet the team's on-call policy, counting every "
+            "rotation each person is on.",
         )
 
 

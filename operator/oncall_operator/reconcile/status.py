@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from oncall_operator import conditions
 from oncall_operator.api import PAUSED_ANNOTATION
 from oncall_operator.reconcile.errors import Failure, InvalidSpec, failure_of, invalid_spec
-from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome
+from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, RotationOnCall
 
 SpecModel = TypeVar("SpecModel", bound=BaseModel)
 
@@ -33,6 +33,7 @@ class StatusDraft:
         self.status.setdefault("conditions", [])
         self.events: list[Event] = []
         self.wake: dt.datetime | None = None
+        self.on_call: RotationOnCall | None = None
 
     def condition(self, condition_type: str, status: str, reason: str, message: str) -> None:
         self.status["conditions"] = conditions.set_condition(
@@ -91,6 +92,7 @@ class StatusDraft:
             requeue_after=requeue_after,
             ready=conditions.is_true(self.status["conditions"], conditions.READY),
             wake_at=self.wake,
+            on_call=self.on_call,
         )
 
     # The end states every kind shares
