@@ -68,6 +68,13 @@ class OperatorMetrics:
             ["namespace", "team"],
             registry=registry,
         )
+        self.load_policy_breached = Gauge(
+            "oncall_load_policy_breached",
+            "1 while someone's on-call load (every 4 weeks of the next 12, across rotations) or "
+            "rest breaks the team's policy (Sustainable=False PolicyBreached), else 0.",
+            ["kind", "namespace", "name"],
+            registry=registry,
+        )
         self.drift_sweep_period = Gauge(
             "oncall_drift_sweep_period_seconds",
             "Seconds one drift sweep takes: the drift interval, or longer when the objects need "
@@ -81,7 +88,15 @@ class OperatorMetrics:
     def observe_status(
         self, kind: str, namespace: str, name: str, status: Mapping[str, Any]
     ) -> None:
-        """Gauges read from a status a reconcile wrote (an OnCallTeam's pages)."""
+        """Gauges read from a status a reconcile wrote (an OnCallTeam's pages, load breaches)."""
+        if kind in ("OnCallTeam", "Rotation"):
+            breached = any(
+                c.get("type") == "Sustainable" and c.get("reason") == "PolicyBreached"
+                for c in status.get("conditions") or []
+            )
+            self.load_policy_breached.labels(kind=kind, namespace=namespace, name=name).set(
+                1 if breached else 0
+            )
         pages = status.get("pages")
         if kind != "OnCallTeam" or not isinstance(pages, Mapping):
             return
@@ -95,6 +110,8 @@ class OperatorMetrics:
 
     def forget(self, kind: str, namespace: str, name: str) -> None:
         """Drop the gauges of a deleted object."""
+        with contextlib.suppress(KeyError):  # never observed
+            self.load_policy_breached.remove(kind, namespace, name)
         if kind != "OnCallTeam":
             return
         for gauge in (self.out_of_hours_pages, self.page_budget_exceeded):

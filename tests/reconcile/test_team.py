@@ -221,15 +221,30 @@ def test_membership_follows_the_spec(
     assert event in second.events[0].message
 
 
-def test_expiring_soon_lists_terms_ending_within_30_days(client: PagerDutyClient) -> None:
+def test_expiring_soon_uses_term_warning_days_and_says_so_once(client: PagerDutyClient) -> None:
+    in_days = [(NOW + dt.timedelta(days=n)).date().isoformat() for n in (14, 15, 20)]
     spec = SPEC | {
         "members": [
-            {"email": "ana@example.com", "until": "2026-12-20"},
-            {"email": "bo@example.com", "until": "2027-05-31"},
+            {"email": "ana@example.com", "until": in_days[0]},  # within the default 14 days
+            {"email": "bo@example.com", "until": in_days[1]},
+            {"email": "cy@example.com", "until": in_days[2]},
         ]
     }
     outcome = create(client, spec)
     assert outcome.status["members"]["expiringSoon"] == ["ana@example.com"]
+    (told,) = [e for e in outcome.events if e.reason == "TermEnding"]
+    assert f"ana@example.com on {in_days[0]}" in told.message
+    again = reconcile_team(client, META, spec, outcome.status, NOW + dt.timedelta(hours=1))
+    assert "TermEnding" not in event_reasons(again)
+    wider = spec | {"policy": {"termWarningDays": 20}}
+    third = reconcile_team(client, meta("OnCallTeam", "out-of-hours", 2), wider, again.status, NOW)
+    assert third.status["members"]["expiringSoon"] == [
+        "ana@example.com",
+        "bo@example.com",
+        "cy@example.com",
+    ]
+    (told,) = [e for e in third.events if e.reason == "TermEnding"]
+    assert "ana@" not in told.message and "bo@example.com" in told.message
 
 
 def test_unknown_email_leaves_the_rest_of_the_team_working(client: PagerDutyClient) -> None:

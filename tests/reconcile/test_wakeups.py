@@ -82,8 +82,8 @@ def test_a_team_wakes_when_a_member_joins_and_its_rotation_too(client: PagerDuty
 
     later = reconcile_team(client, meta("OnCallTeam", "t"), TEAM, team.status, joins)
     assert later.status["members"]["active"] == 3
-    # cy's term ends 2027-03-31: listed as expiring 30 days before, gone the day after.
-    assert later.wake_at == dt.datetime(2027, 3, 1, tzinfo=dt.UTC)
+    # cy's term ends 2027-03-31: listed as expiring termWarningDays (14) before, gone after.
+    assert later.wake_at == dt.datetime(2027, 3, 17, tzinfo=dt.UTC)
 
     refs = References(
         teams={

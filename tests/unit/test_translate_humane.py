@@ -47,7 +47,9 @@ def _team(*members: dict[str, object], time_zone: str = "Europe/Dublin") -> OnCa
     )
 
 
-def _people(rotation: RotationSpec, team: OnCallTeamSpec, now: dt.datetime, carried: bool = True) -> list[str]:
+def _people(
+    rotation: RotationSpec, team: OnCallTeamSpec, now: dt.datetime, carried: bool = True
+) -> list[str]:
     layer: Layer = rotation.layers[0]
     turn = effective_turn(layer, rotation.time_zone, now, carried=carried)
     return [e.split("@")[0] for e in layer_participants(rotation, layer, team, turn)]
@@ -207,7 +209,9 @@ def test_a_cover_once_made_is_kept_and_time_under_way_is_covered_from_now() -> N
     assert _short(first.covers) == [("cy", "ana", now, MONDAY + 3 * DAY - 9 * HOUR)]
     made = [Cover(c.start, c.end, c.email, c.covers, id="Q1") for c in first.covers]
     # Later, bo has less load than cy now has: the cover already made stays all the same.
-    later = plan_covers(schedule, _away(team), EMAILS[:3], {"cy@example.com": 9 * WEEK}, made, now + HOUR)
+    later = plan_covers(
+        schedule, _away(team), EMAILS[:3], {"cy@example.com": 9 * WEEK}, made, now + HOUR
+    )
     assert later.covers == made
 
 
@@ -248,7 +252,11 @@ def test_shares_of_two_rotations_add_up_over_the_limit() -> None:
     alone = load_breaches({"weekly": weekly}, LIMIT, MONDAY, MONDAY + TWELVE_WEEKS)
     assert alone == []
     both = load_breaches(
-        {"weekly": weekly, "other": other}, LIMIT, MONDAY, MONDAY + TWELVE_WEEKS, ["ANA@example.com"]
+        {"weekly": weekly, "other": other},
+        LIMIT,
+        MONDAY,
+        MONDAY + TWELVE_WEEKS,
+        ["ANA@example.com"],
     )
     assert both == [
         "ana@example.com is on call 32% of the 4 weeks from 2027-01-04 (policy maxOnCallPercent 25)"
@@ -260,7 +268,9 @@ def test_rest_is_judged_across_rotations() -> None:
     other = [Entry("ana@example.com", MONDAY + WEEK + DAY, MONDAY + WEEK + 2 * DAY)]
     policy = OnCallPolicy(minRestHours=72)
     assert load_breaches({"weekly": weekly}, policy, MONDAY, MONDAY + TWELVE_WEEKS) == []
-    assert load_breaches({"weekly": weekly, "other": other}, policy, MONDAY, MONDAY + TWELVE_WEEKS) == [
+    assert load_breaches(
+        {"weekly": weekly, "other": other}, policy, MONDAY, MONDAY + TWELVE_WEEKS
+    ) == [
         "ana@example.com has 24h rest between shifts ending 2027-01-11T09:00Z and starting "
         "2027-01-12T09:00Z (policy minRestHours 72)"
     ]

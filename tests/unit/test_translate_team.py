@@ -4,7 +4,7 @@ import datetime as dt
 
 import pytest
 
-from oncall_operator.api import OnCallTeamSpec, TeamRole
+from oncall_operator.api import Member, OnCallPolicy, OnCallTeamSpec, TeamRole
 from oncall_operator.translate import team as translate_team
 from oncall_operator.translate.identity import (
     ObjectIdentity,
@@ -104,6 +104,7 @@ def test_team_drift(existing: dict[str, object], expected: list[str]) -> None:
 
 
 TEAM = OnCallTeamSpec(
+    policy={"termWarningDays": 30},
     members=[
         {"email": "Ana@Example.com", "until": "2026-12-23"},
         {"email": "bo@example.com", "role": "manager"},
@@ -112,7 +113,7 @@ TEAM = OnCallTeamSpec(
         {"email": "ed@example.com", "role": "observer", "until": "2026-12-24"},
         {"email": "zed@example.com"},
         {"email": "fi@example.com", "since": "2026-11-23", "until": "2026-11-23"},
-    ]
+    ],
 )
 USER_IDS = {
     "ana@example.com": "PANA",
@@ -201,7 +202,21 @@ def test_next_term_change_is_the_first_midnight_a_term_starts_ends_or_warns() ->
         }
     )
     at = translate_team.next_term_change
-    assert at(spec, dt.date(2026, 11, 1)) == dt.datetime(2026, 11, 20, tzinfo=dt.UTC)  # b warns
-    assert at(spec, dt.date(2026, 11, 20)) == dt.datetime(2026, 12, 10, tzinfo=dt.UTC)  # a joins
+    # b warns termWarningDays (14 by default) before the end of the term.
+    assert at(spec, dt.date(2026, 11, 1)) == dt.datetime(2026, 12, 6, tzinfo=dt.UTC)
+    assert at(spec, dt.date(2026, 12, 6)) == dt.datetime(2026, 12, 10, tzinfo=dt.UTC)  # a joins
     assert at(spec, dt.date(2026, 12, 10)) == dt.datetime(2026, 12, 21, tzinfo=dt.UTC)  # b leaves
     assert at(spec, dt.date(2026, 12, 21)) is None
+    # Midnights in the policy's time zone, and time off starting and ending.
+    dublin = spec.model_copy(
+        update={
+            "policy": OnCallPolicy(timeZone="America/New_York"),
+            "members": [
+                Member.model_validate(
+                    {"email": "d@x.com", "away": [{"from": "2026-12-24", "until": "2026-12-26"}]}
+                )
+            ],
+        }
+    )
+    assert at(dublin, dt.date(2026, 12, 21)) == dt.datetime(2026, 12, 24, 5, tzinfo=dt.UTC)
+    assert at(dublin, dt.date(2026, 12, 24)) == dt.datetime(2026, 12, 27, 5, tzinfo=dt.UTC)

@@ -8,7 +8,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -22,12 +22,16 @@ from oncall_operator.reconcile.model import (
     Outcome,
     References,
     RotationInfo,
+    RotationOnCall,
     TeamInfo,
 )
 from oncall_operator.settings import OperatorSettings
 
 FINALIZER = f"{GROUP}/finalizer"
 DRIFT = "drift"  # the trigger of the drift timer
+# "namespace/name" -> what each rotation puts people on call for, as its last reconcile read it
+# from PagerDuty: the load checks of every other rotation and team read it (all namespaces).
+ON_CALL_LEDGER: dict[str, RotationOnCall] = {}
 SETTINGS = OperatorSettings.from_env()
 # How long a status write may take to come back through the watch before timers stop waiting for it.
 STATUS_ECHO_SECONDS = 10.0
@@ -63,6 +67,8 @@ def references_in(
     team_index: kopf.Index[str, TeamInfo],
     rotation_index: kopf.Index[str, RotationInfo],
     claim_indexes: Sequence[kopf.Index[str, str]] = (),
+    on_call: Mapping[str, RotationOnCall] | None = None,
+    leave_out: str | None = None,
 ) -> References:
     """What the indexes know about the teams and rotations of one namespace, and every claim."""
     claims: dict[str, list[str]] = {}
@@ -73,6 +79,19 @@ def references_in(
         teams={info.name: info for info in team_index.get(namespace, [])},
         rotations={info.name: info for info in rotation_index.get(namespace, [])},
         claims=claims,
+        on_call={k: v for k, v in (on_call or {}).items() if k != leave_out},
+    )
+
+
+def on_call_fingerprint(refs: References, people: Iterable[str]) -> Hashable:
+    """What of other rotations' on-call time the load checks of these people depend on."""
+    wanted = {p.lower() for p in people}
+    return tuple(
+        sorted(
+            (key, hash(record.entries))
+            for key, record in refs.on_call.items()
+            if any(e.person.lower() in wanted for e in record.entries)
+        )
     )
 
 
@@ -137,6 +156,8 @@ async def _reconcile_locked(
             time.monotonic() + outcome.requeue_after if outcome.requeue_after is not None else None
         )
         memo["wake_at"] = outcome.wake_at
+        if outcome.on_call is not None:
+            ON_CALL_LEDGER[outcome.on_call.rotation] = outcome.on_call
         result = reconcile_result(outcome)
         metrics = memo.get("metrics")
         if metrics is not None:
@@ -284,6 +305,8 @@ async def delete_object(
             kopf.event(body, type="Warning", reason="DeleteBlocked", message=str(error))
             raise kopf.TemporaryError(str(error), delay=error.delay) from None
     post_events(body, events)
+    if kind == "Rotation":
+        ON_CALL_LEDGER.pop(f"{meta.namespace}/{meta.name}", None)
     metrics = memo.get("metrics")
     if metrics is not None:
         metrics.forget(kind, meta.namespace, meta.name)

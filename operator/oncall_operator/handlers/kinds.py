@@ -18,6 +18,7 @@ import kopf
 from oncall_operator.api import GROUP, VERSION
 from oncall_operator.handlers.glue import (
     DRIFT,
+    ON_CALL_LEDGER,
     SETTINGS,
     delete_object,
     due_because,
@@ -63,12 +64,17 @@ def register(kind: KindHandlers) -> None:
             body, patch, memo, logger, kind.kind, reconcile, fingerprint, trigger
         )
 
-    def refs_of(namespace: str | None, indexes: Mapping[str, Any]) -> References:
+    def refs_of(body: kopf.Body, indexes: Mapping[str, Any]) -> References:
+        namespace = body.metadata.namespace or ""
+        # A rotation's own on-call time is its own to compute, never a reason to run again.
+        own = f"{namespace}/{body.metadata.name}" if kind.kind == "Rotation" else None
         return references_in(
-            namespace or "",
+            namespace,
             indexes["team_index"],
             indexes["rotation_index"],
             [indexes[name] for name in CLAIM_INDEXES],
+            ON_CALL_LEDGER,
+            own,
         )
 
     @kopf.on.resume(GROUP, VERSION, kind.plural, id=f"{kind.plural}-reconcile")
@@ -83,7 +89,7 @@ def register(kind: KindHandlers) -> None:
         namespace: str | None,
         **kwargs: Any,
     ) -> None:
-        await run(body, patch, memo, logger, "change", refs_of(namespace, kwargs))
+        await run(body, patch, memo, logger, "change", refs_of(body, kwargs))
 
     @kopf.timer(
         GROUP,
@@ -102,7 +108,7 @@ def register(kind: KindHandlers) -> None:
         namespace: str | None,
         **kwargs: Any,
     ) -> None:
-        await run(body, patch, memo, logger, DRIFT, refs_of(namespace, kwargs))
+        await run(body, patch, memo, logger, DRIFT, refs_of(body, kwargs))
 
     @kopf.timer(
         GROUP,
@@ -120,7 +126,7 @@ def register(kind: KindHandlers) -> None:
         namespace: str | None,
         **kwargs: Any,
     ) -> None:
-        refs = refs_of(namespace, kwargs)
+        refs = refs_of(body, kwargs)
         because = due_because(memo, kind.fingerprint(body.get("spec") or {}, refs))
         if because is not None:
             await run(body, patch, memo, logger, because, refs)

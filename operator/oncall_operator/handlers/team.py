@@ -1,4 +1,5 @@
-"""OnCallTeam handlers: a team depends on no other object, so only a requeue wakes it early."""
+"""OnCallTeam handlers: reconciled early when a rotation its members are on changes their
+on-call time (load across rotations), or when a requeue or wake-up falls due."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import datetime as dt
 from collections.abc import Hashable, Mapping
 from typing import Any
 
-from oncall_operator.handlers.glue import SETTINGS
+from oncall_operator.handlers.glue import SETTINGS, on_call_fingerprint
 from oncall_operator.handlers.kinds import KindHandlers, register
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.reconcile import team as domain
@@ -28,8 +29,15 @@ def _reconcile(
     return domain.reconcile_team(client, meta, spec, status, now, refs, PAGE_LOG)
 
 
-def _no_referents(spec: Mapping[str, Any], refs: References) -> Hashable:
-    return None
+def members_load_fingerprint(spec: Mapping[str, Any], refs: References) -> Hashable:
+    """What a team's status depends on beyond its own spec: the on-call time of every rotation
+    its members are on (load across rotations)."""
+    emails = [str(m.get("email") or "") for m in spec.get("members") or []]
+    return on_call_fingerprint(refs, emails)
 
 
-register(KindHandlers("OnCallTeam", "oncallteams", _reconcile, domain.delete_team, _no_referents))
+register(
+    KindHandlers(
+        "OnCallTeam", "oncallteams", _reconcile, domain.delete_team, members_load_fingerprint
+    )
+)

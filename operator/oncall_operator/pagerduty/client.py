@@ -256,10 +256,13 @@ class PagerDutyClient:
             raise PagerDutyError("answer is not a list of overrides", method="POST", path=path)
         created, refused = [], []
         for result in results:
-            if isinstance(result, dict) and isinstance(result.get("override"), dict):
-                if int(result.get("status") or 201) < 300:
-                    created.append(result["override"])
-                    continue
+            if (
+                isinstance(result, dict)
+                and isinstance(result.get("override"), dict)
+                and int(result.get("status") or 201) < 300
+            ):
+                created.append(result["override"])
+                continue
             refused += [str(e) for e in (result or {}).get("errors") or ["refused"]]
         if refused:
             raise Invalid("PagerDuty refused an override", errors=refused, method="POST", path=path)

@@ -39,10 +39,9 @@ from oncall_operator.reconcile.references import references_of
 from oncall_operator.reconcile.status import StatusDraft, begin, listed
 from oncall_operator.reconcile.timeoff import no_cover_message, sync_overrides
 from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
-from oncall_operator.translate import load
+from oncall_operator.translate import load, terms, timeoff
 from oncall_operator.translate import rotation as translate_rotation
 from oncall_operator.translate import team as translate_team
-from oncall_operator.translate import timeoff
 from oncall_operator.translate.identity import ObjectIdentity
 
 __all__ = ["delete_rotation", "reconcile_rotation", "references_of"]
@@ -126,7 +125,6 @@ def _sync(
     refs: References,
 ) -> None:
     now = draft.now
-    today = now.astimezone(dt.UTC).date()
     # An edit of a layer PagerDuty carries takes effect at its next handoff (NextHandoff): the
     # members of that turn are wanted; a new layer starts now, with the turn under way.
     carried = {str(layer.get("name")) for layer in draft.old.get("layers") or []}
@@ -151,7 +149,8 @@ def _sync(
     unknown = [e for e in resolved.unknown if e.lower() in explicit]
     _set_references(draft, spec, unknown)
     if team.spec is not None:  # a fromTeam layer's people change as the team's terms do
-        draft.wake_at(translate_team.next_term_change(team.spec, today))
+        local_today = terms.local_today(now, terms.team_time_zone(team.spec))
+        draft.wake_at(translate_team.next_term_change(team.spec, local_today))
     empty = [name for name, ids in layer_user_ids.items() if not ids]
     if empty:
         draft.nothing_written(

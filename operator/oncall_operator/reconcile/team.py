@@ -30,11 +30,13 @@ from oncall_operator.reconcile.pages import (
 )
 from oncall_operator.reconcile.status import StatusDraft, begin, listed
 from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
+from oncall_operator.translate import load, terms
 from oncall_operator.translate import team as translate_team
 from oncall_operator.translate.identity import ObjectIdentity
 from oncall_operator.translate.pages import TeamPages
 
 KIND = "OnCallTeam"
+LOAD_HORIZON = dt.timedelta(weeks=12)
 
 
 def teams_of(client: PagerDutyClient) -> PagerDutyKind:
@@ -103,13 +105,16 @@ def _sync(
     doing.append("looking up the members' PagerDuty users")
     resolved = resolve_emails(client, (m.email for m in spec.members))
     doing.append("syncing the team's memberships")
-    membership = _sync_members(client, draft, spec, team_id, resolved)
+    today = terms.local_today(draft.now, terms.team_time_zone(spec))
+    membership = _sync_members(client, draft, spec, team_id, resolved, today)
+    expiring = terms.expiring_soon(spec, today)
+    _tell_terms_ending(draft, spec, expiring)
     draft.status["members"] = {
         "total": len(spec.members),
         "resolved": len(spec.members) - len(resolved.unknown),
         "active": len(membership.roles),
         "unresolved": list(resolved.unknown),
-        "expiringSoon": list(membership.expiring_soon),
+        "expiringSoon": expiring,
     }
 
     doing.append("reading the pages PagerDuty sent the team's members")
@@ -130,8 +135,34 @@ def _sync(
         "people": [person.to_wire() for person in pages.people],
     }
 
-    _set_conditions(draft, spec, resolved, pages)
-    draft.wake_at(translate_team.next_term_change(spec, draft.now.astimezone(dt.UTC).date()))
+    breaches = _load_breaches(spec, refs, draft.now)
+    _set_conditions(draft, spec, resolved, pages, breaches)
+    draft.wake_at(translate_team.next_term_change(spec, today))
+
+
+def _tell_terms_ending(draft: StatusDraft, spec: OnCallTeamSpec, expiring: list[str]) -> None:
+    """An Event the first time a member shows in expiringSoon."""
+    told = {e.lower() for e in (draft.old.get("members") or {}).get("expiringSoon") or []}
+    ends = {m.email.lower(): m.until for m in spec.members}
+    new = [f"{e} on {ends[e.lower()]}" for e in expiring if e.lower() not in told]
+    if new:
+        draft.event(
+            "TermEnding",
+            f"The term of {listed(new)} ends within "
+            f"{spec.policy.term_warning_days if spec.policy else 14} days.",
+        )
+
+
+def _load_breaches(spec: OnCallTeamSpec, refs: References, now: dt.datetime) -> list[str]:
+    """The policy's load breaches of the members across every rotation the operator knows
+    (all namespaces), over every 4 weeks of the next 12 from the start of today."""
+    policy = spec.policy
+    if policy is None or (policy.max_on_call_percent is None and policy.min_rest_hours is None):
+        return []
+    since = terms.day_start(terms.local_today(now, policy.time_zone), policy.time_zone)
+    rotations = {key: record.entries for key, record in refs.on_call.items()}
+    members = [m.email for m in spec.members]
+    return load.load_breaches(rotations, policy, since, since + LOAD_HORIZON, members)
 
 
 def _sync_members(
@@ -140,8 +171,8 @@ def _sync_members(
     spec: OnCallTeamSpec,
     team_id: str,
     resolved: ResolvedEmails,
+    today: dt.date,
 ) -> translate_team.DesiredMembership:
-    today = draft.now.astimezone(dt.UTC).date()
     desired = translate_team.desired_membership(spec, resolved.user_ids, today)
     members = client.list_team_members(team_id)
     actual = {str(m["user"]["id"]): str(m["role"]) for m in members}
@@ -184,7 +215,11 @@ def _sync_members(
 
 
 def _set_conditions(
-    draft: StatusDraft, spec: OnCallTeamSpec, resolved: ResolvedEmails, pages: TeamPages
+    draft: StatusDraft,
+    spec: OnCallTeamSpec,
+    resolved: ResolvedEmails,
+    pages: TeamPages,
+    breaches: list[str],
 ) -> None:
     draft.synced("PagerDuty accepted every change.")
     if resolved.unknown:
@@ -221,7 +256,18 @@ def _set_conditions(
         if old is None or old.get("reason") != conditions.PAGE_BUDGET_EXCEEDED:
             draft.event(conditions.PAGE_BUDGET_EXCEEDED, message, "Warning")  # once, on the flip
         draft.condition(
-            conditions.SUSTAINABLE, conditions.FALSE, conditions.PAGE_BUDGET_EXCEEDED, message
+            conditions.SUSTAINABLE,
+            conditions.FALSE,
+            conditions.PAGE_BUDGET_EXCEEDED,
+            " ".join([message, *breaches]),
+        )
+    elif breaches:
+        message = " ".join(breaches)
+        old = conditions.find_condition(draft.old.get("conditions") or [], conditions.SUSTAINABLE)
+        if old is None or old.get("message") != message:
+            draft.event(conditions.POLICY_BREACHED, message, "Warning")
+        draft.condition(
+            conditions.SUSTAINABLE, conditions.FALSE, conditions.POLICY_BREACHED, message
         )
     else:
         within = f" (at most {limit})" if limit is not None else ""

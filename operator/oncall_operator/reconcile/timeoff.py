@@ -61,8 +61,7 @@ def sync_overrides(
     away = away_of(team, now, until)
     recorded = {str(o.get("id")): o for o in draft.old.get("overrides") or []}
     if not away and not recorded:
-        draft.status.pop("overrides", None)
-        return TimeOffResult()
+        return TimeOffResult()  # status.overrides stays as read (absent, or [] as defaulted)
     doing.append("reading the schedule's overrides")
     listed_now = client.list_overrides(schedule_id, since=min(since, now), until=until)
     emails_by_id = {uid: email_of(uid) for uid in _user_ids_of(rendered, listed_now)}
@@ -95,7 +94,9 @@ def sync_overrides(
             None,
         )
         if part is not None:
-            existing.append(timeoff.Cover(cover.start, cover.end, cover.email, part.person, cover.id))
+            existing.append(
+                timeoff.Cover(cover.start, cover.end, cover.email, part.person, cover.id)
+            )
         else:
             people_made.append(Entry(cover.email, cover.start, cover.end))
 
@@ -145,7 +146,9 @@ def sync_overrides(
     if stale:
         said.append("removed the override " + listed([_told(c) for c in stale]))
     if said:
-        draft.event("OverridesChanged", f"Time off on schedule {schedule_id}: " + "; ".join(said) + ".")
+        draft.event(
+            "OverridesChanged", f"Time off on schedule {schedule_id}: " + "; ".join(said) + "."
+        )
     return TimeOffResult(changed=bool(made or stale), uncovered=plan.uncovered)
 
 
@@ -188,7 +191,9 @@ def _as_cover(override: Mapping[str, Any], emails_by_id: Mapping[str, str]) -> t
     )
 
 
-def _hours(people: Sequence[str], entries: Sequence[Entry], since: dt.datetime, until: dt.datetime) -> dict[str, dt.timedelta]:
+def _hours(
+    people: Sequence[str], entries: Sequence[Entry], since: dt.datetime, until: dt.datetime
+) -> dict[str, dt.timedelta]:
     """Each person's on-call time in [since, until) over the entries given."""
     hours = {p.lower(): dt.timedelta() for p in people}
     for entry in entries:

@@ -181,7 +181,9 @@ def _minute(instant: dt.datetime) -> str:
 FOUR_WEEKS = dt.timedelta(days=28)
 
 
-def _union(intervals: Sequence[tuple[dt.datetime, dt.datetime]]) -> list[tuple[dt.datetime, dt.datetime]]:
+def _union(
+    intervals: Sequence[tuple[dt.datetime, dt.datetime]],
+) -> list[tuple[dt.datetime, dt.datetime]]:
     """Sorted disjoint intervals covering the same instants (touching ones joined)."""
     merged: list[tuple[dt.datetime, dt.datetime]] = []
     for start, end in sorted(intervals):
@@ -269,15 +271,20 @@ def load_breaches(
                 )
     if policy.min_rest_hours is not None:
         minimum = dt.timedelta(hours=policy.min_rest_hours)
+        short: list[tuple[dt.datetime, str]] = []  # said in the order they happen
         for person in sorted(duty):
             stretches = _union(duty[person])
             for (_, previous), (start, _) in itertools.pairwise(stretches):
                 if start - previous < minimum:
-                    breaches.append(
-                        f"{person} has {(start - previous) / HOUR:g}h rest between shifts ending "
-                        f"{_minute(previous)} and starting {_minute(start)} (policy "
-                        f"minRestHours {policy.min_rest_hours})"
+                    short.append(
+                        (
+                            start,
+                            f"{person} has {(start - previous) / HOUR:g}h rest between shifts "
+                            f"ending {_minute(previous)} and starting {_minute(start)} (policy "
+                            f"minRestHours {policy.min_rest_hours})",
+                        )
                     )
+        breaches += [message for _, message in sorted(short, key=lambda s: s[0])]
     return breaches
 
 
@@ -290,4 +297,3 @@ def sustainability_breaches(
 ) -> list[str]:
     """`load_breaches` of one rotation's rendered entries."""
     return load_breaches({"": parse_entries(entries, emails_by_user_id)}, policy, since, until)
-

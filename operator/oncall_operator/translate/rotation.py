@@ -82,17 +82,13 @@ def layer_participants(
     return [member.email for member in members]
 
 
-def effective_turn(
-    layer: Layer, time_zone: str, now: dt.datetime, *, carried: bool
-) -> dt.datetime:
+def effective_turn(layer: Layer, time_zone: str, now: dt.datetime, *, carried: bool) -> dt.datetime:
     """The turn a layer edit made now applies from: the next handoff for a NextHandoff layer
     that PagerDuty already carries, else the turn that holds now."""
     from oncall_operator.translate.terms import turn_start
 
     if carried and layer.changes_take_effect is ChangesTakeEffect.NEXT_HANDOFF:
-        return next_handoff(
-            handoff_instant(layer, time_zone), layer.shift_seconds, time_zone, now
-        )
+        return next_handoff(handoff_instant(layer, time_zone), layer.shift_seconds, time_zone, now)
     return turn_start(layer, time_zone, now)
 
 

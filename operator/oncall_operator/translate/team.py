@@ -9,8 +9,7 @@ from typing import Any
 
 from oncall_operator.api import Member, OnCallTeamSpec, TeamRole
 from oncall_operator.translate.identity import ObjectIdentity, managed_description
-
-EXPIRY_WARNING = dt.timedelta(days=30)
+from oncall_operator.translate.timemath import localise
 
 
 def team_doc(identity: ObjectIdentity, spec: OnCallTeamSpec) -> dict[str, Any]:
@@ -44,7 +43,7 @@ class DesiredMembership:
 
     roles: dict[str, str]  # PagerDuty user id -> role, for active members who resolved
     unresolved: list[str]  # spec emails with no PagerDuty user, in spec order
-    expiring_soon: list[str]  # active members whose term ends within EXPIRY_WARNING
+    expiring_soon: list[str]  # active members whose term ends within policy.termWarningDays
     inactive: list[str]  # members before their `since` or after their `until`
 
 
@@ -63,7 +62,7 @@ def desired_membership(
         if not member.is_active(today):
             inactive.append(member.email)
             continue
-        if member.until is not None and member.until - today <= EXPIRY_WARNING:
+        if member.until is not None and member.until - today <= _warning(spec):
             expiring.append(member.email)
         if user_id is not None:
             roles[user_id] = member.role.value
@@ -94,18 +93,27 @@ def membership_changes(desired: Mapping[str, str], actual: Mapping[str, str]) ->
 
 
 def next_term_change(spec: OnCallTeamSpec, today: dt.date) -> dt.datetime | None:
-    """The first UTC midnight after `today` at which a member's term starts, ends or starts to
-    count as expiring soon: the team's memberships and status change then by the calendar alone."""
+    """The first midnight (in the policy's time zone, where `today` is a date) after `today` at
+    which a member's term starts, ends or starts to count as expiring soon (termWarningDays), or
+    their time off starts or ends: the team's memberships and status change then by the
+    calendar alone."""
     dates: list[dt.date] = []
     for member in spec.members:
         if member.since is not None:
             dates.append(member.since)
         if member.until is not None:
-            dates += [member.until + dt.timedelta(days=1), member.until - EXPIRY_WARNING]
+            dates += [member.until + dt.timedelta(days=1), member.until - _warning(spec)]
+        for away in member.away:
+            dates += [away.from_, away.until + dt.timedelta(days=1)]
     upcoming = [d for d in dates if d > today]
     if not upcoming:
         return None
-    return dt.datetime.combine(min(upcoming), dt.time(0), tzinfo=dt.UTC)
+    zone = spec.policy.time_zone if spec.policy else "UTC"
+    return localise(dt.datetime.combine(min(upcoming), dt.time(0)), zone)
+
+
+def _warning(spec: OnCallTeamSpec) -> dt.timedelta:
+    return dt.timedelta(days=spec.policy.term_warning_days if spec.policy else 14)
 
 
 def users_pagerduty_adds(

@@ -79,9 +79,7 @@ def layer_members(
     """Members with one of `roles` who take part in the layer's turn starting at `turn`."""
     zone = team_time_zone(team)
     return [
-        m
-        for m in team.members
-        if m.role in roles and on_layer(m, layer, rotation_zone, zone, turn)
+        m for m in team.members if m.role in roles and on_layer(m, layer, rotation_zone, zone, turn)
     ]
 
 
@@ -99,7 +97,5 @@ def expiring_soon(team: OnCallTeamSpec, today: dt.date) -> list[str]:
     return [
         m.email
         for m in team.members
-        if m.until is not None
-        and m.is_active(today)
-        and (m.until - today).days <= days
+        if m.until is not None and m.is_active(today) and (m.until - today).days <= days
     ]

@@ -94,7 +94,9 @@ def away_parts(
     return grouped
 
 
-def _is_away(person: str, away: Mapping[str, Sequence[Span]], low: dt.datetime, high: dt.datetime) -> bool:
+def _is_away(
+    person: str, away: Mapping[str, Sequence[Span]], low: dt.datetime, high: dt.datetime
+) -> bool:
     for name, spans in away.items():
         if name.lower() == person.lower() and any(s < high and e > low for s, e in spans):
             return True
@@ -124,7 +126,9 @@ def plan_covers(
         person = parts[0].person
         low, high = parts[0].start, parts[-1].end
         able = [
-            c for c in candidates if c.lower() != person.lower() and not _is_away(c, away, low, high)
+            c
+            for c in candidates
+            if c.lower() != person.lower() and not _is_away(c, away, low, high)
         ]
         able_keys = {a.lower() for a in able}
         run_cover: str | None = None
