@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test lint unit audit crds demo demo-down controlplane-binaries emulator clean kind-e2e lint-ship version image lock chart release
+.PHONY: venv test lint unit audit crds demo demo-down controlplane-binaries go-tools emulator clean kind-e2e lint-ship version image lock chart release
 
 # The operator (runtime package) and the testbed (emulator, control plane, demo: testbed/) are two
 # distributions; development installs both, editable, with the test tools.
@@ -44,6 +44,10 @@ crds: $(STAMP)
 ## controlplane-binaries: build kube-apiserver, etcd and kubectl from upstream Go modules (skipped when present)
 controlplane-binaries: $(STAMP)
 	$(BIN)/oncall-testbed controlplane build
+
+## go-tools: build the Go tools the tests use (promtool, kstatus, ...) from the Go module proxy (skipped when built)
+go-tools: $(STAMP)
+	$(BIN)/oncall-testbed tools build --all
 
 ## emulator: run the PagerDuty emulator in the foreground on https://127.0.0.1:8443
 emulator: $(STAMP)

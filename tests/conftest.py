@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.fixtures.emulator",
     "tests.fixtures.controlplane",
+    "tests.fixtures.gotools",
 ]

@@ -24,6 +24,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
         "oncall_testbed.release.release",
         "write dist/install.yaml and the packaged Helm chart for the version of the git tag",
     ),
+    "tools": (
+        "oncall_testbed.gotools.cli",
+        "build Go tools the tests use (promtool, ...) from the Go module proxy",
+    ),
     "demo": (
         "oncall_testbed.demo",
         "start control plane, emulator and operator and apply the examples",

@@ -7,13 +7,10 @@ release build sets (so `/version` is right). A lock keeps concurrent test runs t
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import re
-import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +25,13 @@ from oncall_testbed.controlplane.binaries import (
     find_binaries,
     store_dir,
 )
+from oncall_testbed.gotools.build import (
+    ToolBuildFailed,
+    file_lock,
+    find_go,
+    install,
+    run_with_heartbeat,
+)
 
 Progress = Callable[[str], None]
 
@@ -38,7 +42,6 @@ GO_PACKAGES = (
 )
 # Both version packages are stamped by Kubernetes' hack/lib/version.sh.
 VERSION_PACKAGES = ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
-HEARTBEAT_SECONDS = 60.0
 
 
 class BuildFailed(ControlPlaneError):
@@ -51,10 +54,6 @@ GO_MODULE_DIR = Path(__file__).resolve().with_name("gomod")
 def go_module_dir() -> Path | None:
     """The Go module that pins the release, shipped inside this package."""
     return GO_MODULE_DIR if (GO_MODULE_DIR / "go.mod").is_file() else None
-
-
-def find_go() -> str | None:
-    return shutil.which("go")
 
 
 def pinned_version(module_dir: Path) -> str:
@@ -156,47 +155,30 @@ def build_binaries(progress: Progress = print, env: Mapping[str, str] | None = N
 def _run_with_heartbeat(
     command: list[str], cwd: Path, env: dict[str, str], progress: Progress, log_path: Path
 ) -> None:
-    started = time.monotonic()
-    with log_path.open("w") as log:
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        while True:
-            try:
-                returncode = process.wait(timeout=HEARTBEAT_SECONDS)
-                break
-            except subprocess.TimeoutExpired:
-                minutes = (time.monotonic() - started) / 60
-                progress(
-                    f"still building ({minutes:.0f} min; a first build takes 10-30 min on 2 cores)"
-                )
-    if returncode != 0:
-        raise BuildFailed(
-            f"go build failed (exit {returncode}); see {log_path}:\n{log_path.read_text()[-4000:]}"
+    try:
+        run_with_heartbeat(
+            command,
+            cwd,
+            env,
+            progress,
+            log_path,
+            what="the control plane",
+            hint="; a first build takes 10-30 min on 2 cores",
         )
-    progress(f"built in {(time.monotonic() - started) / 60:.1f} min")
+    except ToolBuildFailed as failed:
+        raise BuildFailed(str(failed)) from None
 
 
 def _install(source_dir: Path, target_dir: Path) -> None:
-    target_dir.mkdir(parents=True, exist_ok=True)
     for name in BINARY_NAMES:
-        staging = target_dir / f".{name}.installing"
-        shutil.copyfile(source_dir / name, staging)
-        staging.chmod(0o755)
-        staging.replace(
-            target_dir / name
-        )  # atomic: a concurrent reader sees old or new, never half
+        install(source_dir / name, target_dir / name)
 
 
 @contextmanager
 def build_lock(env: Mapping[str, str] | None = None) -> Iterator[None]:
     """One build at a time per store (parallel test runs would otherwise each build for minutes)."""
-    store = envtest_store(env)
-    store.mkdir(parents=True, exist_ok=True)
-    with (store / ".oncall-operator-build.lock").open("w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
+    with file_lock(envtest_store(env) / ".oncall-operator-build.lock"):
+        yield
 
 
 def can_build() -> bool:

@@ -1,0 +1,45 @@
+"""The Go tools the tests use, each built from its pinned module in modules/<name>/.
+
+Adding one: make `modules/NAME/` with a go.mod (`go get -tool PACKAGE@VERSION && go mod tidy`,
+or a main.go importing the upstream package), commit go.mod and go.sum, and add a GoTool here.
+`tests/gotools` checks every entry's module pins what it says.
+"""
+
+from __future__ import annotations
+
+from oncall_testbed.gotools.build import GoTool, GoToolError
+
+PROMETHEUS_VERSION = "3.16.0"  # github.com/prometheus/prometheus v0.316.0 is Prometheus 3.16.0
+
+TOOLS: dict[str, GoTool] = {
+    tool.name: tool
+    for tool in (
+        GoTool(
+            name="promtool",
+            package="github.com/prometheus/prometheus/cmd/promtool",
+            module="github.com/prometheus/prometheus",
+            description="Prometheus' rule checker and rule unit tester (promtool check/test rules)",
+            ldflags=(
+                "-s",
+                "-w",
+                f"-X github.com/prometheus/common/version.Version={PROMETHEUS_VERSION}",
+            ),
+        ),
+        GoTool(
+            name="kstatus",
+            package=".",
+            module="sigs.k8s.io/cli-utils",
+            description=(
+                "objects (JSON array) on stdin -> the status kstatus computes for each "
+                "(sigs.k8s.io/cli-utils/pkg/kstatus/status, as Flux and cli-utils waiters use)"
+            ),
+        ),
+    )
+}
+
+
+def get_tool(name: str) -> GoTool:
+    try:
+        return TOOLS[name]
+    except KeyError:
+        raise GoToolError(f"no Go tool named {name!r}; known: {', '.join(sorted(TOOLS))}") from None
