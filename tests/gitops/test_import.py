@@ -20,7 +20,7 @@ from oncall_operator.gitops.plan import reconcile_all
 from oncall_operator.gitops.validate import validate_documents
 from oncall_operator.pagerduty import PagerDutyClient
 from oncall_operator.translate.escalation import escalation_policy_drift
-from oncall_operator.translate.restrictions import window_restrictions
+from oncall_operator.translate.restrictions import restriction_stretches, window_restrictions
 from oncall_operator.translate.rotation import schedule_drift
 from oncall_testbed.emulator import EmulatorServer
 
@@ -319,7 +319,7 @@ def test_nothing_selected_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
 
 def test_custom_windows_split_at_midnight_join_back_into_the_same_restrictions() -> None:
     friday_evening_to_monday = [weekly(5, "17:00:00", 64), weekly(3, "22:00:00", 10)]
-    stretches = importer._stretches(friday_evening_to_monday)
+    stretches = restriction_stretches(friday_evening_to_monday)
 
     windows = importer.windows_of(stretches)
 
@@ -331,4 +331,4 @@ def test_custom_windows_split_at_midnight_join_back_into_the_same_restrictions()
         {"days": ["Sat", "Sun"], "start": "00:00", "end": "24:00"},
     ]
     sent = window_restrictions([TimeWindow.model_validate(w) for w in windows])
-    assert importer._stretches(sent) == stretches
+    assert restriction_stretches(sent) == stretches

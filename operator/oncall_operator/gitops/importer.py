@@ -24,7 +24,7 @@ from oncall_operator.translate.restrictions import (
     business_hours_restrictions,
     complement,
     out_of_hours_restrictions,
-    union,
+    restriction_stretches,
     window_restrictions,
 )
 from oncall_operator.translate.timemath import (
@@ -152,19 +152,6 @@ def shift_length(seconds: int) -> str:
     return "".join(parts) or "0m"
 
 
-def _stretches(restrictions: Sequence[Mapping[str, Any]]) -> list[Stretch]:
-    stretches: list[Stretch] = []
-    for r in restrictions:
-        hours, minutes, *_ = (int(p) for p in str(r["start_time_of_day"]).split(":"))
-        start = hours * 60 + minutes
-        length = int(r["duration_seconds"]) // 60
-        if r.get("type") == "daily_restriction":
-            stretches += [(day * MINUTES_PER_DAY + start, length) for day in range(7)]
-        else:
-            stretches.append(((int(r["start_day_of_week"]) - 1) * MINUTES_PER_DAY + start, length))
-    return union(stretches)
-
-
 def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
@@ -213,7 +200,7 @@ def business_hours_candidates(layers: Sequence[Mapping[str, Any]]) -> list[TimeW
     """Business hours under which some layer's restrictions are exactly a preset."""
     found = [TimeWindow(days=_DAYS[:5], start="09:00", end="17:00")]
     for layer in layers:
-        stretches = _stretches(layer.get("restrictions") or [])
+        stretches = restriction_stretches(layer.get("restrictions") or [])
         for window in (_one_window(stretches), _one_window(complement(stretches))):
             if window is not None and window not in found:
                 found.append(window)
@@ -223,10 +210,10 @@ def business_hours_candidates(layers: Sequence[Mapping[str, Any]]) -> list[TimeW
 def coverage_of(stretches: list[Stretch], business: TimeWindow) -> str | None:
     if stretches == [(0, MINUTES_PER_WEEK)]:
         return "Always"
-    if stretches == _stretches(business_hours_restrictions(business)):
+    if stretches == restriction_stretches(business_hours_restrictions(business)):
         return "BusinessHours"
     try:
-        if stretches == _stretches(out_of_hours_restrictions(business)):
+        if stretches == restriction_stretches(out_of_hours_restrictions(business)):
             return "OutOfHours"
     except ValueError:
         pass
@@ -272,7 +259,8 @@ def rotation_manifest(
             candidate
             for candidate in business_hours_candidates(layers)
             if all(
-                coverage_of(_stretches(layer.get("restrictions") or []), candidate) is not None
+                coverage_of(restriction_stretches(layer.get("restrictions") or []), candidate)
+                is not None
                 for layer in layers
                 if layer.get("restrictions")
             )
@@ -341,7 +329,7 @@ def _layer(
         )
     restrictions = layer.get("restrictions") or []
     if restrictions:
-        stretches = _stretches(restrictions)
+        stretches = restriction_stretches(restrictions)
         coverage = coverage_of(stretches, business)
         if coverage is None:
             spec["coverage"] = "Custom"
@@ -353,7 +341,7 @@ def _layer(
             if coverage is None
             else None
         )
-        if sent is not None and _stretches(sent) != stretches:
+        if sent is not None and restriction_stretches(sent) != stretches:
             notes.append(f"layer {name}: its restrictions are not whole minutes and are rounded")
         if any(r.get("type") == "daily_restriction" for r in restrictions):
             notes.append(

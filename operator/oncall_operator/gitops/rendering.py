@@ -14,10 +14,12 @@ from typing import Any
 
 from oncall_operator.api import Layer, OnCallTeamSpec, RotationSpec
 from oncall_operator.translate import rotation as translate_rotation
-from oncall_operator.translate.restrictions import Stretch, layer_restrictions, union
+from oncall_operator.translate.restrictions import (
+    Stretch,
+    layer_restrictions,
+    restriction_stretches,
+)
 from oncall_operator.translate.timemath import (
-    MINUTES_PER_DAY,
-    MINUTES_PER_WEEK,
     localise,
     rfc3339,
     wall_clock,
@@ -28,22 +30,8 @@ Interval = tuple[dt.datetime, dt.datetime]
 
 def coverage_stretches(spec: RotationSpec, layer: Layer) -> list[Stretch]:
     """The local hours of the week the layer covers, read back from the very restrictions the
-    operator sends PagerDuty (none: the whole week). ValueError for coverage that is never on."""
-    restrictions = layer_restrictions(layer, spec.business_hours)
-    if not restrictions:
-        return [(0, MINUTES_PER_WEEK)]
-    return union(
-        (
-            (int(r["start_day_of_week"]) - 1) * MINUTES_PER_DAY + _minutes(r["start_time_of_day"]),
-            int(r["duration_seconds"]) // 60,
-        )
-        for r in restrictions
-    )
-
-
-def _minutes(time_of_day: str) -> int:
-    hours, minutes, *_ = time_of_day.split(":")
-    return int(hours) * 60 + int(minutes)
+    operator sends PagerDuty. ValueError for coverage that is never on call."""
+    return restriction_stretches(layer_restrictions(layer, spec.business_hours))
 
 
 def local_intervals(

@@ -28,6 +28,7 @@ from oncall_operator.gitops.schema import (
     defaulted,
     schemas_from_directory,
 )
+from oncall_operator.reconcile.errors import field_path
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 SPEC_MODELS: dict[str, type[BaseModel]] = {
@@ -106,7 +107,7 @@ def validate_documents(
             model = SPEC_MODELS[document.kind].model_validate(spec)
         except ValidationError as error:
             findings += [
-                _finding(document, _loc("spec", e["loc"]), _model_message(e["msg"]))
+                _finding(document, field_path(e["loc"]), _model_message(e["msg"]))
                 for e in error.errors()
             ]
             continue
@@ -118,13 +119,6 @@ def validate_documents(
             _finding(p.document, p.path, p.message) for p in cross_problems(parsed, ours, now)
         ]
     return findings
-
-
-def _loc(root: str, loc: Sequence[int | str]) -> str:
-    path = root
-    for part in loc:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
 
 
 def _model_message(message: str) -> str:

@@ -7,7 +7,7 @@ restriction per stretch, so Mon-Fri 17:00-09:00 plus the weekend is one Friday 1
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from oncall_operator.api import Coverage, Layer, TimeWindow
@@ -88,6 +88,26 @@ def as_restrictions(stretches: Sequence[Stretch]) -> list[dict[str, Any]]:
         }
         for start, length in covered
     ]
+
+
+def restriction_stretches(restrictions: Iterable[Mapping[str, Any]]) -> list[Stretch]:
+    """The hours of the week PagerDuty restrictions cover, as a union of stretches (the inverse
+    of as_restrictions; a daily restriction covers its hours every day; seconds are dropped).
+    No restriction at all means the whole week."""
+    stretches: list[Stretch] = []
+    given = list(restrictions)
+    if not given:
+        return [(0, MINUTES_PER_WEEK)]
+    for restriction in given:
+        hours, minutes, *_ = (int(p) for p in str(restriction["start_time_of_day"]).split(":"))
+        start = hours * 60 + minutes
+        length = int(restriction["duration_seconds"]) // 60
+        if restriction.get("type") == "daily_restriction":
+            stretches += [(day * MINUTES_PER_DAY + start, length) for day in range(7)]
+        else:
+            day = int(restriction["start_day_of_week"]) - 1
+            stretches.append((day * MINUTES_PER_DAY + start, length))
+    return union(stretches)
 
 
 def window_restrictions(windows: Sequence[TimeWindow]) -> list[dict[str, Any]]:
