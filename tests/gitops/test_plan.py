@@ -200,3 +200,14 @@ def test_a_converged_plan_reads_through_the_read_model(
     print(f"plan of {len(objects)} converged objects: {len(requests)} requests")
     assert len(requests) <= 2 * len(objects)
     assert sum(1 for r in requests if str(r["path"]).startswith("/teams?")) == 1
+
+
+def test_the_adopt_example_on_an_account_without_its_team_is_an_error(
+    account: EmulatorServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = plan(capsys, str(ROOT / "examples" / "features" / "adopt"))
+
+    assert code == 1
+    assert "error: oncall-features/OnCallTeam/adopted-team: " in err
+    assert "spec.pagerduty.id: PagerDuty has no team PADOPT1 to adopt." in err
+    assert methods(account) == {"GET"}
