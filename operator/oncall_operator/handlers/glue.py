@@ -162,6 +162,7 @@ async def _reconcile_locked(
         metrics = memo.get("metrics")
         if metrics is not None:
             metrics.reconciles.labels(kind=kind, result=result).inc()
+            metrics.reconciled(kind, time.monotonic() - started)
             metrics.observe_status(kind, meta.namespace, meta.name, outcome.status)
             drift = sum(1 for e in outcome.events if e.reason == "DriftCorrected")
             if drift:

@@ -62,6 +62,7 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
             ) from None
     memo.metrics = metrics
     metrics.sweep_period_changed(client.period)
+    metrics.drift_interval.set(SETTINGS.drift_interval_seconds)
     # The drift sweep: lists PagerDuty's collections again, paced by the read budget.
     memo.sweep_stop = threading.Event()
     memo.sweeper = threading.Thread(
