@@ -205,7 +205,7 @@ def test_a_converged_plan_reads_through_the_read_model(
 def test_the_adopt_example_on_an_account_without_its_team_is_an_error(
     account: EmulatorServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out, err = plan(capsys, str(ROOT / "examples" / "features" / "adopt"))
+    code, _, err = plan(capsys, str(ROOT / "examples" / "features" / "adopt"))
 
     assert code == 1
     assert "error: oncall-features/OnCallTeam/adopted-team: " in err
