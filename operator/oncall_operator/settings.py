@@ -84,6 +84,11 @@ class OperatorSettings(_EnvironmentSettings):
     # PagerDuty reads per minute the operator may use at rest (the drift sweep): ~6% of the
     # account's 960. When the objects outgrow it, the sweep takes longer than the drift interval.
     read_budget_per_minute: int = Field(DEFAULT_READ_BUDGET_PER_MINUTE, gt=0)
+    # High availability: with a peering name, replicas take turns through Kopf peering (the
+    # oldest live replica works, the others wait); empty: standalone, one replica only.
+    peering_name: str | None = None
+    # A replica killed without a goodbye is taken over this long after its last keep-alive.
+    peering_lifetime_seconds: int = Field(15, ge=5, le=600)
 
     @field_validator("watch_namespaces", mode="before")
     @classmethod

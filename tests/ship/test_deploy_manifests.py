@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from oncall_operator.cli import build_parser
-from oncall_operator.handlers.main import RunOptions, run_options
+from oncall_operator.handlers.main import RunOptions, run_options, started_priority
 from oncall_operator.settings import OperatorSettings
 from tests.ship.manifests import (
     BASE,
@@ -224,20 +224,31 @@ def test_rendered_secret_mode_is_octal_0440(kubectl: str) -> None:
     assert volume["secret"]["defaultMode"] == 288 == 0o440
 
 
-def test_base_runs_kopf_standalone_on_every_namespace(base: list[Manifest]) -> None:
+def test_base_runs_kopf_with_peering_on_every_namespace(base: list[Manifest]) -> None:
     params = run_params(operator_container(base))
+    peering = only(base, "ClusterKopfPeering")
 
-    assert params.standalone is True
+    assert params.standalone is False
+    assert params.peering_name == peering["metadata"]["name"]
     assert params.clusterwide is True
     assert params.namespaces == ()
 
 
-def test_one_operator_at_a_time(base: list[Manifest]) -> None:
-    # kopf runs standalone (no peering): a rolling update would run two operators at once.
+def test_two_replicas_take_turns_and_a_drain_leaves_one(base: list[Manifest]) -> None:
+    # Kopf peering pauses every replica but one; a rolling update starts the new pod waiting.
     spec = only(base, "Deployment")["spec"]
+    budget = only(base, "PodDisruptionBudget")["spec"]
 
-    assert spec["replicas"] == 1
-    assert spec["strategy"] == {"type": "Recreate"}
+    assert spec["replicas"] == 2
+    assert spec["strategy"]["type"] == "RollingUpdate"
+    assert budget["minAvailable"] == 1
+    assert budget["selector"] == spec["selector"]
+
+
+def test_a_later_started_replica_has_the_lower_priority() -> None:
+    first, second = started_priority(), started_priority()
+
+    assert first > second
 
 
 def test_operator_namespace_enforces_the_restricted_pod_security_standard(
@@ -301,6 +312,7 @@ def test_cluster_role_grants_exactly_what_the_operator_uses(base: list[Manifest]
         ("", "events"): ["create", "patch"],
         ("events.k8s.io", "events"): ["create", "patch"],
         ("apiextensions.k8s.io", "customresourcedefinitions"): ["list", "watch"],
+        ("kopf.dev", "clusterkopfpeerings"): ["get", "list", "patch", "watch"],
     }
 
     assert granted == expected
@@ -311,10 +323,16 @@ def test_single_namespace_role_is_the_cluster_role_without_cluster_scoped_rules(
 ) -> None:
     role = only(kustomization_resources(SINGLE_NAMESPACE), "Role")
     namespaced_rules = [
-        rule for rule in rbac_rules(base) if rule["apiGroups"] != ["apiextensions.k8s.io"]
+        rule
+        for rule in rbac_rules(base)
+        if rule["apiGroups"] not in (["apiextensions.k8s.io"], ["kopf.dev"])
     ]
+    peering = {"apiGroups": ["kopf.dev"], "resources": ["kopfpeerings"]}
 
-    assert role["rules"] == namespaced_rules
+    assert role["rules"] == [
+        *namespaced_rules,
+        {**peering, "verbs": ["get", "list", "watch", "patch"]},
+    ]
 
 
 def test_bindings_name_the_operators_service_account() -> None:
@@ -341,7 +359,13 @@ def test_kustomization_renders(kubectl: str, directory: Path) -> None:
 
 def test_base_renders_everything_into_the_operator_namespace(kubectl: str) -> None:
     rendered = kustomize(BASE, kubectl)
-    cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding"}
+    cluster_scoped = {
+        "Namespace",
+        "ClusterRole",
+        "ClusterRoleBinding",
+        "CustomResourceDefinition",
+        "ClusterKopfPeering",
+    }
 
     for manifest in rendered:
         if manifest["kind"] not in cluster_scoped:

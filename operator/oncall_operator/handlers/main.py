@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import secrets
+import time
 from dataclasses import dataclass
 
 from oncall_operator.settings import OperatorSettings
@@ -30,7 +32,14 @@ class RunOptions:
     namespaces: tuple[str, ...]
     clusterwide: bool
     liveness_endpoint: str
-    standalone: bool = True
+    peering_name: str | None = None
+    # Kopf pauses every replica but the one of the highest priority: started earlier is higher,
+    # so a replica that starts (a rolling update, a restart) waits until the working one is gone.
+    priority: int = 0
+
+    @property
+    def standalone(self) -> bool:
+        return self.peering_name is None
 
 
 def run_options(args: argparse.Namespace, settings: OperatorSettings) -> RunOptions:
@@ -39,7 +48,16 @@ def run_options(args: argparse.Namespace, settings: OperatorSettings) -> RunOpti
         namespaces=namespaces,
         clusterwide=not namespaces,
         liveness_endpoint=f"http://{args.listen_address}:{settings.liveness_port}/healthz",
+        peering_name=settings.peering_name,
+        priority=started_priority(),
     )
+
+
+def started_priority() -> int:
+    """Higher for a process started earlier (microseconds before 2100; random in the last digits
+    so that two replicas started in the same microsecond cannot tie and both pause)."""
+    microseconds_left = 4_102_444_800_000_000 - time.time_ns() // 1000
+    return microseconds_left * 1000 + secrets.randbelow(1000)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -52,6 +70,8 @@ def main(args: argparse.Namespace) -> int:
     kopf.configure(verbose=args.verbose, log_format=kopf.LogFormat.FULL, log_prefix=True)
     kopf.run(
         standalone=options.standalone,
+        peering_name=options.peering_name,
+        priority=options.priority,
         clusterwide=options.clusterwide,
         namespaces=options.namespaces,
         liveness_endpoint=options.liveness_endpoint,

@@ -34,6 +34,7 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
     settings.batching.worker_limit = SETTINGS.worker_limit
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
+    settings.peering.lifetime = SETTINGS.peering_lifetime_seconds
     # Watching given namespaces needs no cluster-wide reads: without this, kopf retries listing
     # namespaces and CRDs (Forbidden under a namespaced Role) for a minute before it serves.
     settings.scanning.disabled = bool(SETTINGS.watch_namespaces or memo.get("watch_namespaces"))
