@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,29 @@ def manifests(directory: Path) -> list[Manifest]:
     return found
 
 
-def virtual_team() -> list[Manifest]:
-    return manifests(EXAMPLES / "virtual-team")
+# The day the example cohorts and time off were written for. The e2e tests run with the real
+# clock, so they move every date by the whole weeks since then: the set keeps the shape it had
+# (seven volunteers, time off ahead) whenever the tests run.
+EXAMPLES_WRITTEN = dt.date(2026, 12, 2)
+
+
+def virtual_team(today: dt.date | None = None) -> list[Manifest]:
+    found = manifests(EXAMPLES / "virtual-team")
+    weeks = ((today or dt.datetime.now(dt.UTC).date()) - EXAMPLES_WRITTEN).days // 7
+    return [shifted(m, dt.timedelta(weeks=max(weeks, 0))) for m in found]
+
+
+def shifted(manifest: Manifest, by: dt.timedelta) -> Manifest:
+    """The manifest with its members' since/until and away dates moved `by`."""
+    if manifest["kind"] != "OnCallTeam" or not by:
+        return manifest
+    moved = copy.deepcopy(manifest)
+    for member in moved["spec"].get("members") or []:
+        for spans in (member, *(member.get("away") or [])):
+            for key in ("since", "until", "from"):
+                if key in spans:
+                    spans[key] = (dt.date.fromisoformat(str(spans[key])) + by).isoformat()
+    return moved
 
 
 def feature(name: str) -> list[Manifest]:

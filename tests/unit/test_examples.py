@@ -124,13 +124,20 @@ def find(kind: str, name: str) -> Any:
 
 
 def test_virtual_team_is_the_practice_from_the_brief() -> None:
-    today = dt.date(2026, 11, 23)
+    written = dt.date(2026, 12, 2)  # when the cohorts were last rolled on (a fixed clock)
     volunteers = find("OnCallTeam", "out-of-hours")
-    active = [m for m in volunteers.members if m.is_active(today)]
-    assert len(active) == 7
+    # Seven volunteers share the weeks every day of the year after, and someone stays for
+    # three months more: the examples stay valid for at least a year.
+    for offset in range(365):
+        day = written + dt.timedelta(days=offset)
+        active = [m for m in volunteers.members if m.is_active(day)]
+        assert len(active) == 7 or day > dt.date(2027, 11, 30), (day, len(active))
+        assert len(active) >= 4, day
     assert all(
         m.since and m.until and 175 <= (m.until - m.since).days <= 185 for m in volunteers.members
     )
+    assert any(m.away for m in volunteers.members), "time off is shown"
+    assert volunteers.policy is not None and volunteers.policy.term_warning_days != 14
     assert volunteers.policy is not None
     assert find("Rotation", "out-of-hours-weekly").layers[0].coverage == "OutOfHours"
     assert find("Rotation", "out-of-hours-weekly").layers[0].shift_length == "1w"
@@ -168,3 +175,19 @@ def test_feature_examples_cover_every_feature() -> None:
     assert any(isinstance(s, RotationSpec) and len(s.layers) > 1 for s in specs), "multi-layer"
     assert any(t.user for rule in rules for t in rule.targets), "user target"
     assert any(isinstance(s, OnCallTeamSpec) and s.policy for s in specs), "policy limits"
+
+
+def test_e2e_moves_the_example_dates_by_whole_weeks() -> None:
+    from tests.e2e import examples
+
+    later = examples.virtual_team(examples.EXAMPLES_WRITTEN + dt.timedelta(days=400))
+    team = next(m for m in later if m["metadata"]["name"] == "out-of-hours")
+    ivy = next(m for m in team["spec"]["members"] if m["email"] == "ivy@example.com")
+    assert (ivy["since"], ivy["until"], ivy["away"][0]["from"]) == (
+        "2027-10-05",
+        "2028-04-02",
+        "2028-02-15",
+    )
+    assert examples.virtual_team(examples.EXAMPLES_WRITTEN) == examples.manifests(
+        examples.EXAMPLES / "virtual-team"
+    )

@@ -254,6 +254,14 @@ def _change_of(
         elif write.method == "remove_team_member":
             user_id = write.args[1]
             change.lines.append(Line("-", f"member {names.users.get(user_id, user_id)} leaves"))
+        elif write.method == "add_overrides":
+            for override in write.args[1]:
+                user_id = str(override["user"]["id"])
+                who = names.users.get(user_id, user_id)
+                span = f"{override['start']} to {override['end']}"
+                change.lines.append(Line("+", f"override: {who} on call {span} (time off)"))
+        elif write.method == "delete_override":
+            change.lines.append(Line("-", f"override {write.args[1]} (time off no longer)"))
     return change
 
 

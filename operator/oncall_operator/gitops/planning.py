@@ -109,6 +109,9 @@ class PlanningClient:
         real = [i for i in schedule_ids if not is_planned(i)]
         return self.client.list_oncalls(schedule_ids=real, **kwargs) if real else []
 
+    def list_overrides(self, schedule_id: str, **kwargs: Any) -> list[JSON]:
+        return [] if is_planned(schedule_id) else self.client.list_overrides(schedule_id, **kwargs)
+
     def list_log_entries(self, **kwargs: Any) -> list[JSON]:
         return self.client.list_log_entries(**kwargs)
 
@@ -151,6 +154,18 @@ class PlanningClient:
 
     def remove_team_member(self, team_id: str, user_id: str) -> None:
         self.writes.append(Write("remove_team_member", (team_id, user_id)))
+
+    def create_overrides(self, schedule_id: str, overrides: Sequence[JSON]) -> list[JSON]:
+        made = []
+        for override in overrides:
+            self._count += 1
+            made.append({**override, "id": f"{PLANNED_ID_PREFIX}override {self._count})"})
+        # Not "create_...": the schedule itself is not created by it.
+        self.writes.append(Write("add_overrides", (schedule_id, list(overrides))))
+        return made
+
+    def delete_override(self, schedule_id: str, override_id: str) -> None:
+        self.writes.append(Write("delete_override", (schedule_id, override_id)))
 
     def delete_team(self, team_id: str) -> None:
         self.writes.append(Write("delete_team", (team_id,), self.seen.get(team_id)))
