@@ -363,6 +363,10 @@ class SweepingClient:
 
     def __init__(self) -> None:
         self.sweeps_done = 0
+        self.wanted = 0
+
+    def want_sweep(self) -> None:
+        self.wanted += 1
 
 
 async def test_a_drift_check_runs_only_after_a_new_sweep_and_on_its_own_pool(
@@ -388,6 +392,7 @@ async def test_a_drift_check_runs_only_after_a_new_sweep_and_on_its_own_pool(
             again, kopf.Patch(), memo, _logger(), "OnCallTeam", run, trigger="drift"
         )
         assert len(threads) == 1, "no sweep since the last reconcile: nothing new to compare"
+        assert client.wanted == 1  # but the drift check asked for the next sweep
         client.sweeps_done += 1
         await glue.reconcile_object(
             again, kopf.Patch(), memo, _logger(), "OnCallTeam", run, trigger="drift"

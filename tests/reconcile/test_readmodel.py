@@ -437,3 +437,32 @@ def _utc(text: str) -> str:
     import datetime as dt
 
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC).isoformat()
+
+
+def test_the_sweeper_sweeps_only_when_drift_checks_want_it(emulator: EmulatorServer) -> None:
+    """A replica Kopf peering keeps paused runs no drift check: it reads nothing at rest."""
+    import time
+
+    cached = CachingPagerDutyClient(
+        emulator.token,
+        api_url=emulator.base_url,
+        ca_file=str(emulator.ca_file),
+        drift_interval_seconds=0.05,
+        read_budget_per_minute=6000,
+    )
+    stop = threading.Event()
+    sweeper = threading.Thread(target=cached.run_sweeps, args=(stop,))
+    sweeper.start()
+    try:
+        time.sleep(0.5)
+        assert cached.sweeps_done == 0
+        assert emulator.requests() == []
+        cached.want_sweep()
+        deadline = time.monotonic() + 10
+        while cached.sweeps_done == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert cached.sweeps_done == 1
+    finally:
+        stop.set()
+        sweeper.join()
+        cached.close()

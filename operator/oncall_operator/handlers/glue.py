@@ -114,6 +114,10 @@ async def reconcile_object(
     # budget, queued outside the object's lock: a spec edit, a referent becoming ready or a
     # handoff never waits behind a sweep of thousands of objects. An object not Ready yet is
     # still converging (or retrying an error) and is not held to the budget.
+    if trigger == DRIFT:  # the read model sweeps only while drift checks come due
+        want_sweep = getattr(memo.get("client"), "want_sweep", None)
+        if callable(want_sweep):
+            want_sweep()
     gate: DriftGate | None = memo.get("drift_gate") if trigger == DRIFT and is_ready(body) else None
     async with gate.turn() if gate is not None else contextlib.nullcontext():
         await _reconcile_locked(body, patch, memo, logger, kind, run, fingerprint, trigger, gate)

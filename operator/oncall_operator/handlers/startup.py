@@ -13,7 +13,10 @@ from oncall_operator.api import GROUP
 from oncall_operator.handlers.glue import FINALIZER, SETTINGS, DriftGate
 from oncall_operator.handlers.logs import quiet_routine_logs
 from oncall_operator.metrics import OperatorMetrics
-from oncall_operator.pagerduty.readmodel import CachingPagerDutyClient
+from oncall_operator.pagerduty.readmodel import (
+    DEFAULT_CREATE_FRESHNESS_SECONDS,
+    CachingPagerDutyClient,
+)
 from oncall_operator.settings import PagerDutySettings
 
 # kopf marks its storage prefix and leaves every annotation under it out of the diff it reacts to,
@@ -49,6 +52,13 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
             read_budget_per_minute=SETTINGS.read_budget_per_minute,
             drift_interval_seconds=SETTINGS.drift_interval_seconds,
             on_sweep_period=metrics.sweep_period_changed,
+            # A replica taking over (Kopf peering) waits at least half the peering lifetime after
+            # the last one stopped: lookups before a create list anew if older than a third of it.
+            create_freshness_seconds=(
+                SETTINGS.peering_lifetime_seconds / 3
+                if SETTINGS.peering_name
+                else DEFAULT_CREATE_FRESHNESS_SECONDS
+            ),
         )
         memo.client = client
     except ValueError as error:

@@ -14,8 +14,8 @@ duplicate): the lookup by name is answered from a snapshot listed at most
 `create_freshness_seconds` ago, and listed again first otherwise or when a write of that kind
 ended without an answer (it may have been made). The snapshot always holds every create this
 process made, also one made while a list was running. So what a lookup misses was made, at the
-latest, within the last seconds by another process: with one operator at a time (the Lease of
-kopf peering), nothing.
+latest, within the last seconds by another process: with one operator at a time, nothing (with
+Kopf peering the handlers set the freshness below the time a replica takes to take over).
 """
 
 from __future__ import annotations
@@ -309,6 +309,7 @@ class CachingPagerDutyClient(PagerDutyClient):
         self._oncalls_limiter = RateLimiter(oncalls_per_minute, clock=clock, sleep=sleep)
         self.last_sweep_reads = 0
         self.sweeps_done = 0
+        self._demand = threading.Event()
 
     # -- users ------------------------------------------------------------------------------------
     def find_user_by_email(self, email: str) -> JSON | None:
@@ -535,12 +536,23 @@ class CachingPagerDutyClient(PagerDutyClient):
             return
         while not stop.is_set():
             started = self._clock()
-            try:
-                self.sweep_once()
-            except PagerDutyError as error:  # the next sweep tries again; reconciles go on
-                log.warning("drift sweep: reading PagerDuty failed: %s", error)
+            if self.take_demand():
+                try:
+                    self.sweep_once()
+                except PagerDutyError as error:  # the next sweep tries again; reconciles go on
+                    log.warning("drift sweep: reading PagerDuty failed: %s", error)
             if stop.wait(max(0.0, started + self.period - self._clock())):
                 return
+
+    def want_sweep(self) -> None:
+        """A drift check came due: the next sweep is wanted. A replica that Kopf peering keeps
+        paused runs no handler, so it never sweeps and reads nothing."""
+        self._demand.set()
+
+    def take_demand(self) -> bool:
+        wanted = self._demand.is_set()
+        self._demand.clear()
+        return wanted
 
     # -- plumbing ---------------------------------------------------------------------------------
     def _request(
