@@ -3,15 +3,19 @@
 -- resource.customizations.health.oncall.dev_<Kind>; keep that file's copies identical to this one.
 --   Suspended   the oncall.dev/paused annotation is "true", or Ready says Paused
 --   Progressing the operator has not observed the current generation yet, or Ready is waiting
---               (WaitingForReferences, Reconciling, RateLimited, Deleting, or a reason we do not know)
+--               (WaitingForReferences, Reconciling, RateLimited, PagerDutyUnavailable, Deleting, or a
+--               reason we do not know): the operator retries these by itself
 --   Degraded    a real error: Synced=False (unless it only waits, e.g. RateLimited), or Ready=False
---               for InvalidSpec/PagerDutyError/Unauthorized/NoParticipants
+--               for InvalidSpec/PagerDutyError/Unauthorized/NoParticipants/NoCover/OwnedElsewhere
 --   Healthy     Ready=True for the current generation
 local hs = {}
 
-local degraded_reasons = {InvalidSpec = true, PagerDutyError = true, Unauthorized = true, NoParticipants = true}
+-- Exactly the Stalled reasons of conditions.py (STALLED_REASONS), plus PagerDutyError.
+local degraded_reasons = {InvalidSpec = true, PagerDutyError = true, Unauthorized = true, NoParticipants = true,
+  NoCover = true, OwnedElsewhere = true}
 -- The operator retries these by itself; Synced=False with one of them is no error to act on.
-local waiting_reasons = {WaitingForReferences = true, Reconciling = true, RateLimited = true, Deleting = true}
+local waiting_reasons = {WaitingForReferences = true, Reconciling = true, RateLimited = true, Deleting = true,
+  PagerDutyUnavailable = true}
 
 local function find_condition(conditions, condition_type)
   for _, condition in ipairs(conditions) do

@@ -15,7 +15,12 @@ READY: Final = "Ready"
 SYNCED: Final = "Synced"
 REFERENCES_RESOLVED: Final = "ReferencesResolved"
 SUSTAINABLE: Final = "Sustainable"
-TYPE_ORDER: Final = (READY, SYNCED, REFERENCES_RESOLVED, SUSTAINABLE)
+# kstatus' abnormal-true conditions (sigs.k8s.io/cli-utils/pkg/kstatus): set from Ready by
+# kstatus_conditions() at the end of every reconcile, so Flux and kstatus waiters stop waiting
+# on what needs a person (Stalled) and keep waiting while the operator still works (Reconciling).
+RECONCILING_TYPE: Final = "Reconciling"
+STALLED: Final = "Stalled"
+TYPE_ORDER: Final = (READY, SYNCED, REFERENCES_RESOLVED, SUSTAINABLE, RECONCILING_TYPE, STALLED)
 
 # Statuses
 TRUE: Final = "True"
@@ -121,3 +126,38 @@ def _position(conditions: Sequence[Mapping[str, Any]], new_type: str) -> Any:
         return (1, found_order.index(kind))
 
     return key
+
+
+# Ready=False reasons that only a person can end (the operator does not retry them by itself
+# until the spec, the token or PagerDuty's side changes): Stalled=True. Every other Ready=False
+# reason except Paused is work still in flight (waiting, retrying): Reconciling=True.
+STALLED_REASONS: Final = frozenset(
+    {
+        "InvalidSpec",
+        "Unauthorized",
+        "NoParticipants",
+        "NoCover",
+        "OwnedElsewhere",
+    }
+)
+
+
+def kstatus_conditions(
+    conditions: Sequence[Mapping[str, Any]], generation: int, now: dt.datetime
+) -> list[Condition]:
+    """Reconciling and Stalled as kstatus reads them, derived from the Ready condition.
+
+    Ready=True or Paused: neither is True. A reason in STALLED_REASONS: Stalled=True (same reason
+    and message). Any other Ready=False/Unknown, or no Ready yet: Reconciling=True.
+    """
+    ready = find_condition(conditions, READY) or {}
+    reason = str(ready.get("reason") or RECONCILING)
+    message = str(ready.get("message") or "The operator has not finished a reconcile yet.")
+    if ready.get("status") == TRUE or reason == PAUSED:
+        reconciling, stalled = (FALSE, reason, message), (FALSE, reason, message)
+    elif reason in STALLED_REASONS:
+        reconciling, stalled = (FALSE, reason, message), (TRUE, reason, message)
+    else:
+        reconciling, stalled = (TRUE, reason, message), (FALSE, reason, message)
+    updated = set_condition(conditions, RECONCILING_TYPE, *reconciling, generation, now)
+    return set_condition(updated, STALLED, *stalled, generation, now)

@@ -44,8 +44,13 @@ def condition(outcome: Outcome | Mapping[str, Any], condition_type: str) -> dict
 
 
 def reasons(outcome: Outcome) -> dict[str, tuple[str, str]]:
-    """type -> (status, reason) of every condition."""
-    return {c["type"]: (c["status"], c["reason"]) for c in outcome.status["conditions"]}
+    """type -> (status, reason) of every condition but kstatus' Reconciling and Stalled, which
+    follow Ready in one place (conditions.kstatus_conditions; tests/ship/test_kstatus_*)."""
+    return {
+        c["type"]: (c["status"], c["reason"])
+        for c in outcome.status["conditions"]
+        if c["type"] not in ("Reconciling", "Stalled")
+    }
 
 
 def event_reasons(outcome: Outcome) -> list[str]:

@@ -46,12 +46,15 @@ CASES: list[tuple[str, Callable[[StatusDraft], Any], dict[str, str], str]] = [
     ),
     ("pagerduty-error", failed(conditions.PAGERDUTY_ERROR), {}, "Degraded"),
     ("unauthorized", failed(conditions.UNAUTHORIZED), {}, "Degraded"),
-    ("pagerduty-unavailable", failed(conditions.PAGERDUTY_UNAVAILABLE), {}, "Degraded"),
+    # transient: the operator retries by itself (issue 11: Progressing, not Degraded)
+    ("pagerduty-unavailable", failed(conditions.PAGERDUTY_UNAVAILABLE), {}, "Progressing"),
     ("rate-limited", failed(conditions.RATE_LIMITED), {}, "Progressing"),
     ("waiting-for-references", waiting(conditions.WAITING_FOR_REFERENCES), {}, "Progressing"),
     ("references-unresolved", waiting(conditions.REFERENCES_UNRESOLVED), {}, "Progressing"),
     # nobody to put on call needs a person to act (add members, fix terms): a real error
     ("no-participants", waiting(conditions.NO_PARTICIPANTS), {}, "Degraded"),
+    ("no-cover", waiting(conditions.NO_COVER), {}, "Degraded"),
+    ("owned-elsewhere", failed(conditions.OWNED_ELSEWHERE), {}, "Degraded"),
 ]
 
 
@@ -67,7 +70,7 @@ def status_after(
     )
     draft = StatusDraft(meta, {}, NOW)
     end(draft)
-    return draft.status
+    return draft.outcome().status  # every reconcile ends in outcome(), which adds kstatus' pair
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -212,7 +212,7 @@ class Condition(ApiModel):
     """One observation of the object's state, Kubernetes style (keyed by type)."""
 
     type: str = Field(
-        description="Condition type: Ready, Synced, ReferencesResolved or Sustainable."
+        description="Condition type: Ready, Synced, ReferencesResolved, Sustainable, or kstatus' Reconciling and Stalled."
     )
     status: ConditionStatus = Field(description="True, False or Unknown.")
     reason: str = Field(
@@ -277,6 +277,6 @@ class CommonStatus(ApiModel):
     )
     conditions: list[Condition] = Field(
         default_factory=list,
-        description="Ready (summary), Synced, ReferencesResolved and, where it applies, Sustainable.",
+        description="Ready (summary), Synced, ReferencesResolved, where it applies Sustainable, and kstatus' Reconciling (True while the operator still works) and Stalled (True when a person must act).",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
     )

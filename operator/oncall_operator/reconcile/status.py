@@ -86,6 +86,9 @@ class StatusDraft:
             self.wake = moment
 
     def outcome(self, requeue_after: float | None = None) -> Outcome:
+        self.status["conditions"] = conditions.kstatus_conditions(
+            self.status["conditions"], self.meta.generation, self.now
+        )
         return Outcome(
             status=self.status,
             events=self.events,
