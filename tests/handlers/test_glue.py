@@ -438,3 +438,33 @@ async def test_a_change_never_waits_behind_a_queued_drift_check_of_the_same_obje
             )
             assert len(run.calls) == 1 and not queued.done()
         await queued
+
+
+def test_on_call_fingerprint_follows_only_the_rotations_of_the_people_given() -> None:
+    import datetime as dt
+
+    from oncall_operator.handlers.glue import on_call_fingerprint, references_in
+    from oncall_operator.reconcile.model import RotationOnCall
+    from oncall_operator.translate.load import Entry
+
+    start = dt.datetime(2027, 1, 4, 9, tzinfo=dt.UTC)
+
+    def record(key: str, person: str, days: int) -> RotationOnCall:
+        return RotationOnCall(key, None, (Entry(person, start, start + dt.timedelta(days=days)),))
+
+    ledger = {
+        "a/one": record("a/one", "ana@example.com", 7),
+        "b/two": record("b/two", "bo@x.io", 7),
+    }
+    refs = references_in("a", {}, {}, (), ledger, leave_out="a/one")  # type: ignore[arg-type]
+    assert list(refs.on_call) == ["b/two"]  # a rotation's own time is never its trigger
+    everyone = references_in("a", {}, {}, (), ledger)  # type: ignore[arg-type]
+    before = on_call_fingerprint(everyone, ["ANA@example.com"])
+    ledger["b/two"] = record("b/two", "bo@x.io", 8)  # someone else's time: no change
+    assert (
+        on_call_fingerprint(references_in("a", {}, {}, (), ledger), ["ana@example.com"]) == before
+    )  # type: ignore[arg-type]
+    ledger["a/one"] = record("a/one", "ana@example.com", 8)
+    assert (
+        on_call_fingerprint(references_in("a", {}, {}, (), ledger), ["ana@example.com"]) != before
+    )  # type: ignore[arg-type]

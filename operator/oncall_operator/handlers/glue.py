@@ -88,9 +88,9 @@ def on_call_fingerprint(refs: References, people: Iterable[str]) -> Hashable:
     wanted = {p.lower() for p in people}
     return tuple(
         sorted(
-            (key, hash(record.entries))
+            (key, record.digest)
             for key, record in refs.on_call.items()
-            if any(e.person.lower() in wanted for e in record.entries)
+            if not wanted.isdisjoint(record.people)
         )
     )
 

@@ -53,6 +53,13 @@ class RotationOnCall:
     rotation: str  # namespace/name
     team: str | None  # namespace/name of its teamRef
     entries: tuple[Entry, ...]
+    # Worked out once: the handlers' quick timers compare these every few seconds.
+    people: frozenset[str] = field(init=False, repr=False, compare=False)
+    digest: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "people", frozenset(e.person.lower() for e in self.entries))
+        object.__setattr__(self, "digest", hash(self.entries))
 
 
 @dataclass(frozen=True)
