@@ -21,6 +21,7 @@ from tests.reconcile.helpers import condition, event_reasons, meta, reasons, wri
 
 UTC = dt.UTC
 DAY = dt.timedelta(days=1)
+HOUR = dt.timedelta(hours=1)
 # A Wednesday; handoffs are Mondays 09:00 Dublin (UTC in winter): ana has the week of the
 # 30th, bo the 7th, cy the 14th, dee the 21st, then ana again.
 NOW = dt.datetime(2026, 12, 2, 10, tzinfo=UTC)
@@ -204,3 +205,25 @@ def test_shares_of_two_rotations_add_up_over_the_limit(client: PagerDutyClient) 
     verdict = condition(team, "Sustainable")
     assert (verdict["status"], verdict["reason"]) == ("False", "PolicyBreached")
     assert "ana@example.com is on call 32%" in verdict["message"]
+
+
+def test_a_shift_is_a_run_within_one_rotation_not_across_them(client: PagerDutyClient) -> None:
+    # ana holds the nights of the week of 11 January on one rotation (one shift split by
+    # business hours) while a manager holds that week's business hours on another: ana's nights are
+    # one shift with no short rest, however the two rotations interleave.
+    week = MONDAY + 6 * 7 * DAY
+    nights = tuple(
+        Entry("ana@example.com", week + n * DAY + 8 * HOUR, week + (n + 1) * DAY) for n in range(5)
+    )
+    days = tuple(
+        Entry("mgr1@example.com", week + n * DAY, week + n * DAY + 8 * HOUR) for n in range(1, 5)
+    )
+    records = {
+        "other/nights": RotationOnCall("other/nights", None, nights),
+        "other/days": RotationOnCall("other/days", None, days),
+    }
+    spec = team_spec(*FOUR, policy={"minRestHours": 72})
+    outcome = rotate(client, refs_for(client, spec, on_call=records), {})
+    assert reasons(outcome)["Sustainable"] == ("True", "WithinPolicy"), condition(
+        outcome, "Sustainable"
+    )

@@ -193,12 +193,10 @@ def _sync(
     until = since + LOAD_HORIZON
     schedule_id = str(schedule["id"])
     rendered = client.get_schedule(schedule_id, since=since, until=until, time_zone=spec.time_zone)
-    others = [
-        entry
-        for key, record in refs.on_call.items()
-        if key != f"{meta.namespace}/{meta.name}"
-        for entry in record.entries
-    ]
+    own_key = f"{meta.namespace}/{meta.name}"
+    # Each rotation apart: a shift is a run within one rotation (load.load_breaches).
+    elsewhere = {key: r.entries for key, r in refs.on_call.items() if key != own_key}
+    others = [entry for entries in elsewhere.values() for entry in entries]
     uncovered: list[timeoff.Cover] = []
     if team.spec is not None:
         emails_by_id = resolved.emails_by_user_id
@@ -241,7 +239,7 @@ def _sync(
     draft.wake_at(handoff)  # who is on call moves on then
     own = load.parse_entries(entries, emails)
     team_key = f"{meta.namespace}/{spec.team_ref.name}" if spec.team_ref else None
-    draft.on_call = RotationOnCall(f"{meta.namespace}/{meta.name}", team_key, tuple(own))
+    draft.on_call = RotationOnCall(own_key, team_key, tuple(own))
 
     draft.synced("PagerDuty accepted every change.")
     if uncovered:
@@ -256,7 +254,7 @@ def _sync(
         draft.ready("The PagerDuty schedule matches the spec.")
     policy = team.spec.policy if team.spec else None
     people = {e.person for e in own}
-    set_sustainable(draft, policy, {"": own, "others": others}, people, since, until)
+    set_sustainable(draft, policy, {own_key: own, **elsewhere}, people, since, until)
 
 
 def _emails_of_everyone_on_call(
