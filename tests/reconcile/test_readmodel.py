@@ -466,3 +466,23 @@ def test_the_sweeper_sweeps_only_when_drift_checks_want_it(emulator: EmulatorSer
         stop.set()
         sweeper.join()
         cached.close()
+
+
+def test_an_edit_reads_its_own_objects_fresh_and_corrects_a_hand_edit_at_once(
+    cached: CachingPagerDutyClient, emulator: EmulatorServer, by_hand: PagerDutyClient
+) -> None:
+    """A spec edit or a resume from pause (the handlers read fresh for them): what was changed
+    by hand since the last sweep is set back at once, not at the next sweep."""
+    from oncall_operator.pagerduty.readmodel import reading_fresh
+
+    team = reconcile_team(cached, meta("OnCallTeam", "t0"), TEAM, {}, NOW)
+    team_id = team.status["pagerduty"]["id"]
+    by_hand.update_team(team_id, {"type": "team", "name": "Fixed by hand while paused"})
+    dee = by_hand.find_user_by_email("dee@example.com")
+    assert dee is not None
+    by_hand.set_team_member(team_id, str(dee["id"]), "responder")
+    assert reconcile_team(cached, meta("OnCallTeam", "t0"), TEAM, team.status, NOW).events == []
+    with reading_fresh():
+        fixed = reconcile_team(cached, meta("OnCallTeam", "t0"), TEAM, team.status, NOW)
+    assert event_reasons(fixed) == ["DriftCorrected", "MembershipChanged"]
+    assert by_hand.get_team(team_id)["name"] == "t0"

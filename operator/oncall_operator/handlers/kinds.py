@@ -27,6 +27,7 @@ from oncall_operator.handlers.glue import (
 )
 from oncall_operator.handlers.indexes import CLAIM_INDEXES
 from oncall_operator.pagerduty import PagerDutyClient
+from oncall_operator.pagerduty.readmodel import reading_fresh
 from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, References
 
 Spec = dict[str, Any]
@@ -55,9 +56,14 @@ def register(kind: KindHandlers) -> None:
         logger: Any,
         trigger: str,
         refs: References,
+        fresh: bool = False,
     ) -> None:
         def reconcile(meta: ObjectMeta, spec: Spec, status: Status) -> Outcome:
-            return kind.reconcile(memo.client, meta, spec, status, refs, dt.datetime.now(dt.UTC))
+            # An edit (or a resume from pause) reads its own objects from PagerDuty itself: what
+            # someone changed there since the last sweep is corrected at once.
+            with reading_fresh(fresh):
+                now = dt.datetime.now(dt.UTC)
+                return kind.reconcile(memo.client, meta, spec, status, refs, now)
 
         fingerprint = kind.fingerprint(body.get("spec") or {}, refs)
         await reconcile_object(
@@ -89,7 +95,8 @@ def register(kind: KindHandlers) -> None:
         namespace: str | None,
         **kwargs: Any,
     ) -> None:
-        await run(body, patch, memo, logger, "change", refs_of(body, kwargs))
+        edited = kwargs.get("reason") == "update"
+        await run(body, patch, memo, logger, "change", refs_of(body, kwargs), fresh=edited)
 
     @kopf.timer(
         GROUP,

@@ -20,6 +20,8 @@ Kopf peering the handlers set the freshness below the time a replica takes to ta
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import datetime as dt
 import json
@@ -27,7 +29,7 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from oncall_operator.pagerduty.budget import ReadBudget, sweep_period
@@ -38,6 +40,22 @@ from oncall_operator.pagerduty.token import TokenSource
 
 JSON = dict[str, Any]
 log = logging.getLogger(__name__)
+
+# Set while a reconcile of an edited object runs: its own objects are read from PagerDuty.
+_FRESH_READS: contextvars.ContextVar[bool] = contextvars.ContextVar("fresh_reads", default=False)
+
+
+@contextlib.contextmanager
+def reading_fresh(on: bool = True) -> Iterator[None]:
+    """Within it, reads of single objects (a team, its members, a schedule, a policy) go to
+    PagerDuty instead of the snapshots, and update them: for a spec edit or a resume from pause,
+    which must correct what was changed by hand since the last sweep."""
+    token = _FRESH_READS.set(on)
+    try:
+        yield
+    finally:
+        _FRESH_READS.reset(token)
+
 
 DEFAULT_CREATE_FRESHNESS_SECONDS = 30.0
 DEFAULT_MEMBER_ROLES_MAX_AGE_SECONDS = 3600.0
@@ -355,7 +373,7 @@ class CachingPagerDutyClient(PagerDutyClient):
         or it is older than `member_roles_max_age_seconds` (a role changed by hand shows only so)."""
         with self._cache_lock:
             cached = self._members.get(team_id)
-        if cached is not None:
+        if cached is not None and not _FRESH_READS.get():
             return copy.deepcopy(cached[1])
         return self._read_members(team_id)
 
@@ -618,11 +636,11 @@ class CachingPagerDutyClient(PagerDutyClient):
 
     def _get_cached(self, snapshot: Snapshot, object_id: str, read: Callable[[str], JSON]) -> JSON:
         self._filled(snapshot)
-        found = snapshot.get(object_id)
+        found = None if _FRESH_READS.get() else snapshot.get(object_id)
         if found is not None:
             return found
         try:
-            found = read(object_id)  # made after the last list, by someone else
+            found = read(object_id)  # asked fresh, or made after the last list by someone else
         except NotFound:
             snapshot.drop(object_id)
             raise
