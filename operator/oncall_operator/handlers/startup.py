@@ -34,7 +34,10 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
     # Our own Events (Created, DriftCorrected, ...) say what happened; kopf's per-handler chatter would bury them.
     settings.posting.level = logging.WARNING
     quiet_routine_logs()
-    settings.batching.worker_limit = SETTINGS.worker_limit
+    # ONCALL_WORKER_LIMIT bounds the threads that run reconciles (and so PagerDuty calls at once),
+    # never kopf's per-object workers: with indexes, a worker waits until every object is indexed,
+    # so capping workers below the number of existing objects deadlocks the start.
+    settings.execution.max_workers = SETTINGS.worker_limit
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
     settings.peering.lifetime = SETTINGS.peering_lifetime_seconds
