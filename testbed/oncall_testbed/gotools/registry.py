@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from oncall_testbed.gotools.build import GoTool, GoToolError
 
+HELM_VERSION = "v4.3.2"  # helm.sh/helm/v4, pinned in modules/helm/go.mod
 PROMETHEUS_VERSION = "3.16.0"  # github.com/prometheus/prometheus v0.316.0 is Prometheus 3.16.0
 
 TOOLS: dict[str, GoTool] = {
@@ -33,6 +34,13 @@ TOOLS: dict[str, GoTool] = {
                 "objects (JSON array) on stdin -> the status kstatus computes for each "
                 "(sigs.k8s.io/cli-utils/pkg/kstatus/status, as Flux and cli-utils waiters use)"
             ),
+        ),
+        GoTool(
+            name="helm",
+            package="helm.sh/helm/v4/cmd/helm",
+            module="helm.sh/helm/v4",
+            description="Helm (lint, template, package, install/upgrade/uninstall of the chart)",
+            ldflags=("-s", "-w", f"-X helm.sh/helm/v4/internal/version.version={HELM_VERSION}"),
         ),
     )
 }

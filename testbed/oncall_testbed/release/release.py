@@ -15,7 +15,6 @@ the chart) to try the artefacts out.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import shutil
 import subprocess
@@ -157,12 +156,13 @@ def package_chart(
 
 
 def find_helm() -> str:
-    """Helm: ONCALL_GOTOOL_HELM, else `helm` on PATH."""
-    explicit = os.environ.get("ONCALL_GOTOOL_HELM")
-    found = explicit or shutil.which("helm")
-    if not found:
-        raise ReleaseError("no helm: set ONCALL_GOTOOL_HELM or put helm on PATH")
-    return found
+    """Helm built from its Go module (helm.sh/helm/v4) by the testbed's Go-tool builder, once."""
+    from oncall_testbed.gotools import GoToolError, ensure_tool, get_tool
+
+    try:
+        return str(ensure_tool(get_tool("helm"), build=True, progress=_say))
+    except GoToolError as error:
+        raise ReleaseError(f"no helm: {error}") from None
 
 
 def _say(message: str) -> None:
