@@ -166,15 +166,18 @@ def test_values_reach_the_objects(helm: str) -> None:
 
     assert operator["image"] == "registry.example.com/oncall-operator@sha256:" + "a" * 64
     assert deployment["spec"]["replicas"] == 2
-    assert env(rendered).items() >= {
-        "PAGERDUTY_API_TOKEN_FILE": "/etc/pd/api-key",
-        "ONCALL_DRIFT_INTERVAL_SECONDS": "120",
-        "ONCALL_LIVENESS_PORT": "8080",
-        "ONCALL_METRICS_PORT": "9090",
-        "ONCALL_READ_BUDGET_PER_MINUTE": "300",
-        "PAGERDUTY_API_URL": "https://api.eu.pagerduty.com",
-        "PAGERDUTY_RATE_LIMIT": "450",
-    }.items()
+    assert (
+        env(rendered).items()
+        >= {
+            "PAGERDUTY_API_TOKEN_FILE": "/etc/pd/api-key",
+            "ONCALL_DRIFT_INTERVAL_SECONDS": "120",
+            "ONCALL_LIVENESS_PORT": "8080",
+            "ONCALL_METRICS_PORT": "9090",
+            "ONCALL_READ_BUDGET_PER_MINUTE": "300",
+            "PAGERDUTY_API_URL": "https://api.eu.pagerduty.com",
+            "PAGERDUTY_RATE_LIMIT": "450",
+        }.items()
+    )
     settings = {
         cls.ENV_PREFIX + name.upper()
         for cls in (OperatorSettings, PagerDutySettings)
