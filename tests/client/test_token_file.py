@@ -51,14 +51,16 @@ def client_of(emulator: EmulatorServer, token_file: Path) -> PagerDutyClient:
 
 
 def statuses(emulator: EmulatorServer) -> list[int]:
-    return [entry["status"] for entry in emulator.requests()]
+    """Statuses of this test's requests (its queries start with `tf-`), in order: the session's
+    emulator may still log a request another test's thread made after the reset."""
+    return [entry["status"] for entry in emulator.requests() if "query=tf-" in entry["path"]]
 
 
 def test_the_token_is_read_from_the_file(emulator: EmulatorServer, tmp_path: Path) -> None:
     volume = SecretVolume(tmp_path, emulator.token)
     client = client_of(emulator, volume.path)
 
-    assert client.find_teams("nothing") == []
+    assert client.find_teams("tf-nothing") == []
     assert statuses(emulator) == [200]
 
 
@@ -67,11 +69,11 @@ def test_a_rotated_secret_is_used_on_the_next_request_without_a_401(
 ) -> None:
     volume = SecretVolume(tmp_path, emulator.token)
     client = client_of(emulator, volume.path)
-    client.find_teams("before")
+    client.find_teams("tf-before")
 
     emulator.set_token("rotated-token-1")
     volume.write("rotated-token-1")
-    client.find_teams("after")
+    client.find_teams("tf-after")
 
     assert statuses(emulator) == [200, 200]
 
@@ -84,14 +86,14 @@ def test_after_a_401_the_file_is_read_again_even_if_it_looks_unchanged(
     token_file.write_text("old-token-aaaa")
     emulator.set_token("old-token-aaaa")
     client = client_of(emulator, token_file)
-    client.find_teams("before")
+    client.find_teams("tf-before")
     stat = token_file.stat()
 
     emulator.set_token("new-token-bbbb")
     with token_file.open("r+") as rewrite:
         rewrite.write("new-token-bbbb")
     os.utime(token_file, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    client.find_teams("after")
+    client.find_teams("tf-after")
 
     assert statuses(emulator) == [200, 401, 200]
 
@@ -104,10 +106,10 @@ def test_a_refused_token_with_no_new_one_in_the_file_is_unauthorized_after_one_r
 
     emulator.set_token("revoked-the-old-one")
     with pytest.raises(Unauthorized):
-        client.find_teams("x")
+        client.find_teams("tf-x")
     volume.write("revoked-the-old-one")  # the Secret catches up: no restart needed
 
-    assert client.find_teams("x") == []
+    assert client.find_teams("tf-x") == []
     assert statuses(emulator) == [401, 200]
 
 
@@ -119,9 +121,9 @@ def test_a_missing_or_empty_file_during_an_update_keeps_the_last_token(
     client = client_of(emulator, token_file)
 
     token_file.unlink()
-    client.find_teams("while missing")
+    client.find_teams("tf-while-missing")
     token_file.write_text("   \n")
-    client.find_teams("while empty")
+    client.find_teams("tf-while-empty")
 
     assert statuses(emulator) == [200, 200]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
@@ -172,10 +174,10 @@ def test_the_file_token_is_never_shown(
     volume = SecretVolume(tmp_path, secret)
     emulator.set_token(secret)
     client = client_of(emulator, volume.path)
-    client.find_teams("x")
+    client.find_teams("tf-x")
     volume.write("next-file-secret-fedcba9876543210")
     with pytest.raises(Unauthorized) as caught:
-        client.find_teams("x")
+        client.find_teams("tf-x")
 
     shown = [
         repr(client),
