@@ -21,8 +21,12 @@ GROUP = "oncall.dev"
 KINDS = ("OnCallTeam", "Rotation", "EscalationPolicy")
 HEALTH_STATUSES = {"Healthy", "Progressing", "Degraded", "Suspended"}
 
-# Argo CD opens only Lua's base, table, string and math libraries for health scripts.
-UNAVAILABLE_IN_ARGOCD = ("io", "os", "require", "dofile", "loadfile", "load", "loadstring", "debug")
+# Argo CD (util/lua runLua) opens only Lua's package, base and table libraries and a safe `os`
+# for health scripts; `resource.customizations.useOpenLibs.<group>_<Kind>: "true"` in argocd-cm
+# opens the standard libraries (string among them) for that kind. Seen in a real run of Argo CD's
+# own evaluation: without it, `string` is nil.
+UNAVAILABLE_IN_ARGOCD = ("io", "require", "dofile", "loadfile", "load", "loadstring", "debug")
+OPEN_LIBS_ONLY = ("string", "math")
 
 
 def health_key(kind: str) -> str:
@@ -34,10 +38,15 @@ def argocd_cm_scripts() -> dict[str, str]:
     return data
 
 
-def run_health_check(script: str, obj: dict[str, Any]) -> dict[str, Any]:
+def open_libs_key(kind: str) -> str:
+    return f"resource.customizations.useOpenLibs.{GROUP}_{kind}"
+
+
+def run_health_check(script: str, obj: dict[str, Any], open_libs: bool = True) -> dict[str, Any]:
+    """`open_libs`: as argocd-cm installs the script (the patch turns useOpenLibs on)."""
     lua = lupa.lua51.LuaRuntime()
     lua_globals = lua.globals()
-    for name in UNAVAILABLE_IN_ARGOCD:
+    for name in UNAVAILABLE_IN_ARGOCD + (() if open_libs else OPEN_LIBS_ONLY):
         lua_globals[name] = None
     lua_globals.obj = lua.table_from(obj, recursive=True)
     result = lua.execute(script)
@@ -60,9 +69,22 @@ def test_health_check_returns_the_expected_status(
 ) -> None:
     obj = yaml.safe_load(input_path.read_text())
     assert obj["kind"] == kind, f"{input_path} holds a {obj['kind']}, not a {kind}"
-    script = argocd_cm_scripts()[health_key(kind)]
+    settings = argocd_cm_scripts()
+    script = settings[health_key(kind)]
+    open_libs = settings.get(open_libs_key(kind)) == "true"
 
-    assert run_health_check(script, obj) == expected
+    assert run_health_check(script, obj, open_libs=open_libs) == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_script_needs_the_open_libraries_the_patch_turns_on(kind: str) -> None:
+    paused = {
+        "kind": kind,
+        "metadata": {"name": "x", "generation": 1, "annotations": {"oncall.dev/paused": " True "}},
+    }
+    with pytest.raises(lupa.lua51.LuaError, match="string"):
+        run_health_check(HEALTH_LUA.read_text(), paused, open_libs=False)
+    assert argocd_cm_scripts()[open_libs_key(kind)] == "true"
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -76,8 +98,10 @@ def test_argocd_cm_patch_installs_health_lua_for_exactly_the_three_kinds() -> No
     scripts = argocd_cm_scripts()
     source = HEALTH_LUA.read_text()
 
-    assert set(scripts) == {health_key(kind) for kind in KINDS}
-    for key, script in scripts.items():
+    health = {key: value for key, value in scripts.items() if ".health." in key}
+    assert set(scripts) == set(health) | {open_libs_key(kind) for kind in KINDS}
+    assert set(health) == {health_key(kind) for kind in KINDS}
+    for key, script in health.items():
         assert script == source, (
             f"{ARGOCD_CM_PATCH.name}: {key} differs from health.lua; paste health.lua into it again"
         )
