@@ -43,8 +43,10 @@ CREATES = {
 
 
 @pytest.fixture
-def peering(operator_cluster: client.ApiClient) -> None:
-    """deploy/base/peering.yaml applied: Kopf's peering CRDs and the ClusterKopfPeering."""
+def peering(operator_cluster: client.ApiClient) -> Iterator[None]:
+    """deploy/base/peering.yaml applied: Kopf's peering CRDs and the ClusterKopfPeering, which is
+    deleted again afterwards (other tests on the shared control plane, such as the Helm chart's
+    install, create their own ClusterKopfPeering of the same name)."""
     documents = list(yaml.safe_load_all((BASE / "peering.yaml").read_text()))
     extensions = client.ApiextensionsV1Api(operator_cluster)
     for crd in (d for d in documents if d["kind"] == "CustomResourceDefinition"):
@@ -70,6 +72,15 @@ def peering(operator_cluster: client.ApiClient) -> None:
             if error.status != 404:
                 raise
         custom.create_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", obj)
+    yield
+    for obj in (d for d in documents if d["kind"] == "ClusterKopfPeering"):
+        try:
+            custom.delete_cluster_custom_object(
+                "kopf.dev", "v1", "clusterkopfpeerings", obj["metadata"]["name"]
+            )
+        except client.ApiException as error:
+            if error.status != 404:
+                raise
 
 
 @pytest.fixture
