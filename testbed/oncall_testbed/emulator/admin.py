@@ -1,12 +1,16 @@
 """The emulator's own endpoints under /_emulator/: seed, inspect and misbehave on purpose.
 
-    GET    /_emulator/requests     the request log: [{method, path, status, time}]
-    DELETE /_emulator/requests     clear it
+    GET    /_emulator/requests     the request log: [{method, path, status, time}] (status null:
+                                   the connection was closed before an answer)
+    DELETE /_emulator/requests     clear it, and the early requests
+    GET    /_emulator/early_requests  requests that came before the ratelimit-reset of a 429
+                                   their key was answered: [{method, path, time, early_seconds}]
     POST   /_emulator/users        {"users": [{name, email, time_zone}]}
     POST   /_emulator/incidents    {"incidents": [{escalation_policy_id, created_at, urgency, title,
                                    status}]}: raised on the policy at created_at; the emulator
                                    decides whom its first rule notifies (paging.py)
-    PUT    /_emulator/faults       {"error_rate", "latency_seconds", "error_status"}
+    PUT    /_emulator/faults       {"error_rate", "latency_seconds", "error_status", "slow_rate",
+                                   "slow_seconds", "drop_rate"} (see Controls.set_faults)
     POST   /_emulator/scripts      {"method", "path", "status", "body", "headers", "times"}
     PUT    /_emulator/rate_limit   {"requests_per_minute": N, "oncalls_requests_per_minute": M}
     PUT    /_emulator/token        {"token": "..."}: accept only this token from now on (rotation)
@@ -37,6 +41,7 @@ class AdminRoutes:
         r = app.router
         r.add_get("/_emulator/requests", self.get_requests)
         r.add_delete("/_emulator/requests", self.clear_requests)
+        r.add_get("/_emulator/early_requests", self.get_early_requests)
         r.add_post("/_emulator/users", self.seed_users)
         r.add_post("/_emulator/incidents", self.seed_incidents)
         r.add_put("/_emulator/faults", self.set_faults)
@@ -47,6 +52,9 @@ class AdminRoutes:
 
     async def get_requests(self, request: web.Request) -> web.Response:
         return web.json_response(self.controls.requests())
+
+    async def get_early_requests(self, request: web.Request) -> web.Response:
+        return web.json_response(self.controls.early_requests())
 
     async def clear_requests(self, request: web.Request) -> web.Response:
         self.controls.clear_requests()
@@ -71,6 +79,9 @@ class AdminRoutes:
                 error_rate=float(body.get("error_rate", 0.0)),
                 latency_seconds=float(body.get("latency_seconds", 0.0)),
                 error_status=int(body.get("error_status", 500)),
+                slow_rate=float(body.get("slow_rate", 0.0)),
+                slow_seconds=float(body.get("slow_seconds", 0.0)),
+                drop_rate=float(body.get("drop_rate", 0.0)),
             )
         )
         return web.Response(status=204)

@@ -1,5 +1,10 @@
 """What wraps every request: auth, PagerDuty's rate limit, fault injection and the request log.
 
+A 429 tells the key to wait `ratelimit-reset` seconds (NOTES.md "Rate limit"; PagerDuty's
+"REST API rate limits": "wait until the time in ratelimit-reset"). The emulator remembers that
+moment and records every request of the key that arrives before it: `early_requests()` is the
+witness that a client honours the reset (PagerDuty itself just answers 429 again).
+
 Controls is shared by the HTTP middleware (server thread) and the Python API (caller's thread),
 so every change goes through its lock.
 """
@@ -41,6 +46,7 @@ ONCALLS_PATH = "/oncalls"
 
 _log = logging.getLogger(__name__)
 
+Bucket = bytes | tuple[bytes, str]  # a key, or (key, "/oncalls") for the on-call list's own limit
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -87,10 +93,16 @@ class Controls:
         self._initial_rate_limit = self._rate_limit = rate_limit_per_minute
         self._initial_oncalls_limit = self._oncalls_limit = oncalls_rate_limit_per_minute
         # Per key, and per (key, "/oncalls") for the on-call list's own limit.
-        self._hits: dict[bytes | tuple[bytes, str], collections.deque[float]] = {}
+        self._hits: dict[Bucket, collections.deque[float]] = {}
+        # The moment (time.monotonic) before which a 429 told the bucket's key to send nothing.
+        self._resets: dict[Bucket, float] = {}
+        self._early: collections.deque[dict[str, Any]] = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self._error_rate = 0.0
         self._latency = 0.0
         self._error_status = 500
+        self._slow_rate = 0.0
+        self._slow_seconds = 0.0
+        self._drop_rate = 0.0
         self._scripts: list[ScriptedResponse] = []
         self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=REQUEST_LOG_SIZE)
         self._random = random.Random()  # noqa: S311 - fault injection, not security
@@ -107,6 +119,7 @@ class Controls:
             if oncalls_per_minute is not None:
                 self._oncalls_limit = oncalls_per_minute
             self._hits.clear()
+            self._resets.clear()
 
     def set_token(self, token: str) -> None:
         """Accept `token` from now on and refuse the old one (a key rotated in PagerDuty's UI:
@@ -117,17 +130,35 @@ class Controls:
             self._token = token.encode()
 
     def set_faults(
-        self, error_rate: float = 0.0, latency_seconds: float = 0.0, error_status: int = 500
+        self,
+        error_rate: float = 0.0,
+        latency_seconds: float = 0.0,
+        error_status: int = 500,
+        slow_rate: float = 0.0,
+        slow_seconds: float = 0.0,
+        drop_rate: float = 0.0,
     ) -> None:
-        if not 0.0 <= error_rate <= 1.0:
-            raise ValueError("error_rate: must be between 0 and 1")
-        if not 0.0 <= latency_seconds <= 60.0:
-            raise ValueError("latency_seconds: must be between 0 and 60")
+        """`error_rate` of requests answered `error_status` (not carried out), every request
+        `latency_seconds` late; and, after the request was carried out (an object created),
+        `slow_rate` of them answered `slow_seconds` late and `drop_rate` of them never answered:
+        the connection is closed instead (a client's timeout and a lost connection)."""
+        for name, rate in (("error_rate", error_rate), ("slow_rate", slow_rate)):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"{name}: must be between 0 and 1")
+        if not 0.0 <= drop_rate <= 1.0:
+            raise ValueError("drop_rate: must be between 0 and 1")
+        for name, seconds in (("latency_seconds", latency_seconds), ("slow_seconds", slow_seconds)):
+            if not 0.0 <= seconds <= 60.0:
+                raise ValueError(f"{name}: must be between 0 and 60")
+        if slow_rate and not slow_seconds:
+            raise ValueError("slow_seconds: must be more than 0 when slow_rate is set")
         if not 400 <= error_status <= 599:
             raise ValueError("error_status: must be an HTTP error status (400-599)")
         with self._lock:
             self._error_rate, self._latency = error_rate, latency_seconds
             self._error_status = error_status
+            self._slow_rate, self._slow_seconds = slow_rate, slow_seconds
+            self._drop_rate = drop_rate
 
     def script_response(self, script: ScriptedResponse) -> None:
         if not 100 <= script.status <= 599:
@@ -146,6 +177,13 @@ class Controls:
     def clear_requests(self) -> None:
         with self._lock:
             self._log.clear()
+            self._early.clear()
+
+    def early_requests(self) -> list[dict[str, Any]]:
+        """Requests that arrived before the `ratelimit-reset` of a 429 their key was answered:
+        [{method, path, time, early_seconds}] (how long before the reset each came)."""
+        with self._lock:
+            return [dict(entry) for entry in self._early]
 
     def take_requests(self) -> list[dict[str, Any]]:
         """The log so far, emptied in the same step (no request is missed between the two)."""
@@ -162,9 +200,12 @@ class Controls:
             self._rate_limit = self._initial_rate_limit
             self._oncalls_limit = self._initial_oncalls_limit
             self._error_rate, self._latency, self._error_status = 0.0, 0.0, 500
+            self._slow_rate, self._slow_seconds, self._drop_rate = 0.0, 0.0, 0.0
             self._scripts.clear()
             self._log.clear()
+            self._early.clear()
             self._hits.clear()
+            self._resets.clear()
 
     # -- the request path ------------------------------------------------------------------
 
@@ -179,14 +220,16 @@ class Controls:
             accepted = self._token
         return key if hmac.compare_digest(key, accepted) else None
 
-    def take(self, key: bytes, path: str = "") -> tuple[bool, dict[str, str]]:
-        """Count one request for `key`; (allowed, ratelimit-* headers). A request to /oncalls
-        must fit both the account's limit and the on-call list's own, tighter one."""
+    def take(self, key: bytes, path: str = "") -> tuple[bool, dict[str, str], float]:
+        """Count one request for `key`; (allowed, ratelimit-* headers, seconds it came before
+        the reset of an earlier 429, 0 when it did not). A request to /oncalls must fit both the
+        account's limit and the on-call list's own, tighter one."""
         with self._lock:
             moment = time.monotonic()
-            limits: list[tuple[bytes | tuple[bytes, str], int]] = [(key, self._rate_limit)]
+            limits: list[tuple[Bucket, int]] = [(key, self._rate_limit)]
             if path == ONCALLS_PATH:
                 limits.append(((key, ONCALLS_PATH), self._oncalls_limit))
+            early = max(self._resets.get(bucket, moment) - moment for bucket, _ in limits)
             windows = [(self._window(bucket, moment), limit) for bucket, limit in limits]
             allowed = all(len(hits) < limit for hits, limit in windows)
             if allowed:
@@ -195,14 +238,34 @@ class Controls:
             # The headers describe the tightest limit this request is under.
             hits, limit = min(windows, key=lambda w: w[1] - len(w[0]))
             reset = math.ceil(hits[0] + RATE_WINDOW_SECONDS - moment) if hits else 0
+            if not allowed:
+                reset = max(reset, 1)
+                for (bucket, _), (full, bucket_limit) in zip(limits, windows, strict=True):
+                    if len(full) >= bucket_limit:
+                        self._note_reset(
+                            bucket, moment + math.ceil(full[0] + RATE_WINDOW_SECONDS - moment)
+                        )
             headers = {
                 "ratelimit-limit": str(limit),
                 "ratelimit-remaining": str(max(limit - len(hits), 0)),
-                "ratelimit-reset": str(max(reset, 1) if not allowed else reset),
+                "ratelimit-reset": str(reset),
             }
-            return allowed, headers
+            return allowed, headers, max(early, 0.0)
 
-    def _window(self, bucket: bytes | tuple[bytes, str], moment: float) -> collections.deque[float]:
+    def answered_429(self, key: bytes, headers: Any) -> None:
+        """A 429 not of the rate limit's own (scripted, or an injected error) also tells the key
+        to wait its `ratelimit-reset`."""
+        try:
+            seconds = float(headers.get("ratelimit-reset", ""))
+        except ValueError:
+            return
+        with self._lock:
+            self._note_reset(key, time.monotonic() + seconds)
+
+    def _note_reset(self, bucket: Bucket, until: float) -> None:
+        self._resets[bucket] = max(self._resets.get(bucket, until), until)
+
+    def _window(self, bucket: Bucket, moment: float) -> collections.deque[float]:
         hits = self._hits.setdefault(bucket, collections.deque())
         while hits and hits[0] <= moment - RATE_WINDOW_SECONDS:
             hits.popleft()
@@ -222,7 +285,15 @@ class Controls:
                 return error.response(), self._latency
             return None, self._latency
 
-    def record(self, request: web.Request, status: int) -> None:
+    def after_handling(self) -> tuple[float, bool]:
+        """For a request carried out: seconds to hold its answer back, and whether to drop it."""
+        with self._lock:
+            drop = bool(self._drop_rate) and self._random.random() < self._drop_rate
+            slow = bool(self._slow_rate) and self._random.random() < self._slow_rate
+            return (self._slow_seconds if slow else 0.0), drop
+
+    def record(self, request: web.Request, status: int | None, early_seconds: float = 0.0) -> None:
+        """Log the request (status None: the connection was closed without an answer)."""
         entry = {
             "method": request.method,
             "path": request.path_qs,
@@ -231,6 +302,9 @@ class Controls:
         }
         with self._lock:
             self._log.append(entry)
+            if early_seconds > 0:
+                early = {k: entry[k] for k in ("method", "path", "time")}
+                self._early.append({**early, "early_seconds": round(early_seconds, 3)})
 
 
 def middleware(controls: Controls) -> Middleware:
@@ -238,34 +312,45 @@ def middleware(controls: Controls) -> Middleware:
 
     @web.middleware
     async def emulate(request: web.Request, handler: Handler) -> web.StreamResponse:
-        is_admin = request.path.startswith(ADMIN_PREFIX)
-        response = await _answer(controls, request, handler, is_admin)
-        if not is_admin:
-            controls.record(request, response.status)
+        if request.path.startswith(ADMIN_PREFIX):
+            if controls.authenticated(request) is None:
+                return ApiError(401, AUTHENTICATION_FAILED, "Unauthorized").response()
+            return await _handled(request, handler, {})
+        response, early_seconds = await _answer(controls, request, handler)
+        dropped = request.transport is None or request.transport.is_closing()
+        controls.record(request, None if dropped else response.status, early_seconds)
         return response
 
     return emulate
 
 
 async def _answer(
-    controls: Controls, request: web.Request, handler: Handler, is_admin: bool
-) -> web.StreamResponse:
+    controls: Controls, request: web.Request, handler: Handler
+) -> tuple[web.StreamResponse, float]:
+    """The answer to a PagerDuty request, and how long before a 429's reset it came (or 0)."""
     key = controls.authenticated(request)
     if key is None:
-        return ApiError(401, AUTHENTICATION_FAILED, "Unauthorized").response()
-    if is_admin:
-        return await _handled(request, handler, {})
-    allowed, headers = controls.take(key, request.path)
+        return ApiError(401, AUTHENTICATION_FAILED, "Unauthorized").response(), 0.0
+    allowed, headers, early_seconds = controls.take(key, request.path)
     if not allowed:
-        return ApiError(429, RATE_LIMITED, "Rate Limit Exceeded").response(headers)
+        return ApiError(429, RATE_LIMITED, "Rate Limit Exceeded").response(headers), early_seconds
     fault, latency = controls.next_fault(request)
     if latency:
         await asyncio.sleep(latency)
     if fault is not None:
         for name, value in headers.items():  # a script's own headers win
             fault.headers.setdefault(name, value)
-        return fault
-    return await _handled(request, handler, headers)
+        if fault.status == 429:
+            controls.answered_429(key, fault.headers)
+        return fault, early_seconds
+    response = await _handled(request, handler, headers)
+    hold_back, drop = controls.after_handling()
+    if hold_back:
+        await asyncio.sleep(hold_back)
+    if drop and request.transport is not None:
+        # Carried out, never answered: aiohttp finds the connection closed and writes nothing.
+        request.transport.close()
+    return response, early_seconds
 
 
 async def _handled(

@@ -211,10 +211,23 @@ class EmulatorServer:
     def clear_requests(self) -> None:
         self.controls.clear_requests()
 
+    def early_requests(self) -> list[dict[str, Any]]:
+        """Requests that came before the `ratelimit-reset` of a 429 (see control.py)."""
+        return self.controls.early_requests()
+
     def set_faults(
-        self, error_rate: float = 0.0, latency_seconds: float = 0.0, error_status: int = 500
+        self,
+        error_rate: float = 0.0,
+        latency_seconds: float = 0.0,
+        error_status: int = 500,
+        slow_rate: float = 0.0,
+        slow_seconds: float = 0.0,
+        drop_rate: float = 0.0,
     ) -> None:
-        self.controls.set_faults(error_rate, latency_seconds, error_status)
+        """See `Controls.set_faults`; no argument: no faults."""
+        self.controls.set_faults(
+            error_rate, latency_seconds, error_status, slow_rate, slow_seconds, drop_rate
+        )
 
     def script_response(
         self,
