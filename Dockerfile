@@ -5,12 +5,16 @@
 # tool ships.
 
 # One pinned base for both stages, so the venv's interpreter path and ABI match at run time.
-# Pin it by digest as well as tag (`python:3.11.14-slim-bookworm@sha256:<64 hex>`): the tag says
-# which Python, the digest makes every build use the same bytes. `hack/pin-base-image.sh` writes
-# the digest the tag points at now (with crane or docker buildx); run it when changing the tag and
-# to take the base image's security fixes, and commit the result. (The digest is not filled in
-# here yet: the repository was prepared without access to a container registry.)
-ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
+# Pinned by tag and by digest: the tag says which Python, the digest (of the multi-platform index,
+# so every platform stays pinned) makes every build use the same bytes even if the tag is re-pushed.
+# This digest was not resolved here (no registry is reachable from where it was written): it is
+# the index digest published for python:3.11.14-slim-bookworm in other projects' pinned
+# Dockerfiles, e.g. github.com/aliyun/alibabacloud-polardb-tool-agentic-server (Dockerfile at
+# commit cb11862ca61634c4eb2f1591ac12d87158655ddf). Refresh it when changing the tag and, to take
+# the base image's security fixes, now and then: `hack/pin-base-image.sh` asks the registry
+# (`crane digest python:<tag>` or `docker buildx imagetools inspect python:<tag>`) and rewrites
+# this line; review and commit the result.
+ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm@sha256:65a93d69fa75478d554f4ad27c85c1e69fa184956261b4301ebaf6dbb0a3543d
 
 FROM ${PYTHON_IMAGE} AS build
 # The package version (the release's git tag without the v); there is no .git in the context.

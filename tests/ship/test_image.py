@@ -62,12 +62,14 @@ def test_hadolint_finds_nothing() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_both_stages_share_one_pinned_slim_python_base() -> None:
+def test_both_stages_share_one_slim_python_base_pinned_by_digest() -> None:
     base_arg = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", DOCKERFILE.read_text(), flags=re.MULTILINE)
     froms = [stage[0][1] for stage in stages()]
 
     assert base_arg is not None
-    assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+(@sha256:[0-9a-f]{64})?", base_arg.group(1))
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-\w+@sha256:[0-9a-f]{64}", base_arg.group(1)), (
+        "pin the base by tag and digest: hack/pin-base-image.sh"
+    )
     assert froms == ["${PYTHON_IMAGE} AS build", "${PYTHON_IMAGE}"]
 
 
