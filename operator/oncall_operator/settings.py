@@ -20,6 +20,7 @@ DEFAULT_DRIFT_INTERVAL_SECONDS = 300.0
 DEFAULT_REFERENCE_POLL_SECONDS = 3.0
 DEFAULT_READ_BUDGET_PER_MINUTE = 60
 DEFAULT_API_URL = "https://api.pagerduty.com"
+DEFAULT_TIMEOUT_SECONDS = 30.0
 DEFAULT_RATE_LIMIT = 900  # requests per minute; PagerDuty allows 960 for the whole account
 
 Port = Annotated[int, Field(ge=0, le=65535)]
@@ -116,6 +117,19 @@ class PagerDutySettings(_EnvironmentSettings):
     api_url: str = DEFAULT_API_URL
     ca_file: Path | None = None
     rate_limit: int = DEFAULT_RATE_LIMIT
+    # Seconds a request may take before the client gives up on its answer.
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
+
+    @field_validator("timeout_seconds", mode="before")
+    @classmethod
+    def _positive_seconds(cls, value: Any) -> Any:
+        try:
+            seconds = float(str(value))
+        except ValueError:
+            seconds = 0.0
+        if not 0 < seconds <= 300:
+            raise ValueError("is not a number of seconds between 0 and 300")
+        return value
 
     @field_validator("rate_limit", mode="before")
     @classmethod

@@ -120,3 +120,15 @@ def test_bad_network_faults_are_refused_by_name(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         emulator.set_faults(**faults)  # type: ignore[arg-type]
+
+
+def test_a_shorter_window_frees_its_requests_sooner(
+    pd: httpx2.Client, emulator: EmulatorServer
+) -> None:
+    emulator.set_rate_limit(2, window_seconds=1.0)
+    assert [pd.get("/teams").status_code for _ in range(3)] == [200, 200, 429]
+    assert pd.get("/teams").headers["ratelimit-reset"] == "1"  # early, and told so again
+    time.sleep(1.05)
+    assert pd.get("/teams").status_code == 200
+    with pytest.raises(ValueError, match="window_seconds"):
+        emulator.set_rate_limit(2, window_seconds=0.5)

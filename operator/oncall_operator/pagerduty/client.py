@@ -1,7 +1,8 @@
 """Typed PagerDuty REST API v2 operations for the operator, on python-pagerduty's RestApiV2Client.
 
 The library speaks HTTP (auth header, Accept header, base URL); this module owns everything the
-operator depends on: envelopes, pagination, one shared rate limiter, bounded retries that honour
+operator depends on: envelopes, pagination, one shared rate limiter, PagerDuty's ratelimit-* headers
+heeded by every thread (`AccountQuota`), bounded retries that honour
 `ratelimit-reset`, and errors as our own types. The token comes from a `TokenSource` (a string,
 or a file re-read when it changes and after a 401, so a rotated Secret needs no restart) and
 lives only there and inside the library's auth object: it is never logged, put in an exception or
@@ -32,9 +33,9 @@ from oncall_operator.pagerduty.errors import (
     Unauthorized,
     Unavailable,
 )
-from oncall_operator.pagerduty.ratelimit import RateLimiter
+from oncall_operator.pagerduty.ratelimit import AccountQuota, RateLimiter
 from oncall_operator.pagerduty.token import TokenSource
-from oncall_operator.settings import DEFAULT_API_URL, PagerDutySettings
+from oncall_operator.settings import DEFAULT_API_URL, DEFAULT_TIMEOUT_SECONDS, PagerDutySettings
 
 EU_API_URL = "https://api.eu.pagerduty.com"
 PAGE_LIMIT = 100
@@ -66,7 +67,7 @@ class PagerDutyClient:
         requests_per_minute: int = 900,
         user_cache_ttl_seconds: float = 300.0,
         max_retries: int = 3,
-        timeout_seconds: float = 30.0,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
         hooks: ClientHooks | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -85,6 +86,7 @@ class PagerDutyClient:
         self._clock = clock
         self._sleep = sleep
         self._limiter = RateLimiter(requests_per_minute, clock=clock, sleep=sleep)
+        self._quota = AccountQuota(clock=clock, sleep=sleep)
         verify: ssl.SSLContext | bool = True
         if ca_file:
             verify = ssl.create_default_context()  # the system CAs, and the extra one below
@@ -122,6 +124,7 @@ class PagerDutyClient:
             api_url=settings.api_url,
             ca_file=str(settings.ca_file) if settings.ca_file else None,
             requests_per_minute=settings.rate_limit,
+            timeout_seconds=settings.timeout_seconds,
             hooks=hooks,
             **options,
         )
@@ -339,24 +342,28 @@ class PagerDutyClient:
         attempt = 0
         reauthenticated = False
         while True:
-            waited = self._limiter.acquire()
+            waited = self._limiter.acquire() + self._quota.start()
             if waited and self._hooks:
                 self._hooks.rate_limit_waited(waited)
-            token = self._use_current_token()
             started = time.monotonic()
             status: int | None = None
             response: httpx2.Response | None = None
             failure = ""
+            delivered = True  # whether PagerDuty may have received the request
             try:
+                token = self._use_current_token()
                 response = self._api.request(method, path, params=params, json=json)
                 status = response.status_code
             except pagerduty.HttpError as error:
                 status = error.response.status_code if error.response is not None else None
                 response = error.response
             except (pagerduty.Error, httpx2.TransportError) as error:
-                failure = type(error.__cause__ or error).__name__
+                cause = error.__cause__ or error
+                failure = type(cause).__name__
+                delivered = not isinstance(cause, (httpx2.ConnectError, httpx2.ConnectTimeout))
             finally:
                 elapsed = time.monotonic() - started
+                self._quota.finish(**_quota_word(response))
                 if self._hooks:
                     self._hooks.request_done(method, status, elapsed)
             log.debug("%s %s -> %s (%.2fs)", method, path, status or "no response", elapsed)
@@ -369,14 +376,15 @@ class PagerDutyClient:
                     reauthenticated = True
                     continue
             retry_in = self._retry_delay(response, attempt)
-            rate_limited = response is not None and response.status_code == 429
-            if rate_limited and retry_in is not None:
-                # The limit is the account's: every thread of this client waits, via the limiter.
-                self._limiter.hold(retry_in)
+            if response is None and delivered and method == "POST":
+                # A create whose answer never came may have been made: sent again it could make
+                # a second object. The caller looks for it before creating (find-before-create).
+                retry_in = None
             if retry_in is not None and attempt < self.max_retries:
                 attempt += 1
-                if not rate_limited:
+                if response is None or response.status_code != 429:
                     self._sleep(retry_in)
+                # After a 429 the quota holds this and every other thread until the reset.
                 continue
             if response is None:
                 raise Unavailable(
@@ -410,6 +418,23 @@ def _reset_seconds(response: httpx2.Response) -> float:
     except ValueError:
         seconds = 1.0
     return min(max(seconds, 0.0), MAX_RATE_LIMIT_WAIT_SECONDS)
+
+
+def _quota_word(response: httpx2.Response | None) -> dict[str, Any]:
+    """What an answer tells `AccountQuota` (see `AccountQuota.finish`)."""
+    if response is None:
+        return {}
+    if response.status_code == 429:
+        return {"rate_limited": True, "reset_seconds": _reset_seconds(response)}
+    try:
+        remaining: int | None = int(response.headers.get("ratelimit-remaining", ""))
+    except ValueError:
+        remaining = None
+    try:
+        reset: float | None = float(response.headers.get("ratelimit-reset", ""))
+    except ValueError:
+        reset = None
+    return {"succeeded": response.is_success, "remaining": remaining, "reset_seconds": reset}
 
 
 _LIST_BODY = "_list"  # where a body that is a JSON array (POST overrides) is put

@@ -1,4 +1,6 @@
-"""One client-side rate limiter shared by every call of a client (and its threads)."""
+"""What paces a client's requests, shared by every call of the client (and its threads): its own
+rate limit (`RateLimiter`, the operator's share of the account) and PagerDuty's word on what the
+account may still send (`AccountQuota`, the `ratelimit-*` headers)."""
 
 from __future__ import annotations
 
@@ -49,14 +51,105 @@ class RateLimiter:
             self._sleep(wait)
         return wait
 
-    def hold(self, seconds: float) -> None:
-        """Make every caller wait `seconds` from now (PagerDuty said so with a 429)."""
-        with self._lock:
-            self._refill()
-            # One slot is ready the moment the hold ends; the debt is paid back at `rate`.
-            self._tokens = min(self._tokens, 1.0) - seconds * self.rate
-
     def _refill(self) -> None:
         now = self._clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
+
+
+ANSWER_WAIT_SECONDS = 1.0  # a thread waiting for another's answer looks again at least this often
+
+
+class AccountQuota:
+    """What PagerDuty's `ratelimit-*` headers say this client may still send, for every thread.
+
+    PagerDuty counts the account's requests per key and tells each answer how many remain in the
+    window (`ratelimit-remaining`) and in how many seconds it moves on (`ratelimit-reset`); a 429
+    says to send nothing until its reset (PagerDuty's "REST API rate limits"). So:
+
+    - a 429 holds every thread until its reset, threads already waiting included;
+    - when no answer has said how many remain (at start, after a reset), one request goes at a
+      time: its answer tells the rest how many may follow;
+    - an answer's remaining, less the requests still in flight, is how many more may start;
+      when none may, threads wait for the answers in flight, then for the last reset.
+
+    A request is only ever sent when PagerDuty's latest word allows it, so no request of this
+    client reaches PagerDuty before a reset it was told. Answers without the headers (a proxy's
+    error) change nothing; if PagerDuty never sends them, only the client's `RateLimiter` paces.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._changed = threading.Condition()
+        self._allowance: float | None = None  # None: unknown, ask with one request
+        self._in_flight = 0
+        self._hold_until = float("-inf")  # a 429's reset: nothing starts before it
+        self._next_reset: float | None = None  # when the latest answer said the window moves on
+
+    def start(self) -> float:
+        """Wait until a request may go and count it in flight; returns the seconds slept for a
+        reset (not the wait for another thread's answer). Call `finish` for every `start`."""
+        slept = 0.0
+        while True:
+            with self._changed:
+                pause = self._pause(self._clock())
+                if pause is None:
+                    if self._allowance is not None:
+                        self._allowance -= 1
+                    self._in_flight += 1
+                    return slept
+                if pause == 0.0:
+                    self._changed.wait(ANSWER_WAIT_SECONDS)
+                    continue
+            self._sleep(pause)
+            slept += pause
+
+    def finish(
+        self,
+        *,
+        rate_limited: bool = False,
+        succeeded: bool = False,
+        remaining: int | None = None,
+        reset_seconds: float | None = None,
+    ) -> None:
+        """The answer to a started request: a 429, or any other answer with its headers (None
+        when absent); no answer at all (a network error) is `finish()`."""
+        with self._changed:
+            self._in_flight -= 1
+            now = self._clock()
+            if rate_limited:
+                wait = reset_seconds if reset_seconds is not None else 1.0
+                self._hold_until = max(self._hold_until, now + wait)
+                self._allowance = None
+            elif remaining is not None:
+                fresh = float(remaining - self._in_flight)
+                # An answer overtaken by a later one may say more remain than do: keep the least.
+                self._allowance = fresh if self._allowance is None else min(self._allowance, fresh)
+                if reset_seconds is not None:
+                    self._next_reset = now + reset_seconds
+            elif succeeded and self._allowance is None:
+                self._allowance = float("inf")  # PagerDuty does not say: RateLimiter paces alone
+            self._changed.notify_all()
+
+    def _pause(self, now: float) -> float | None:
+        """None: go now; 0: wait for an answer in flight; else the seconds until a reset."""
+        if self._hold_until > now:
+            return self._hold_until - now
+        if self._allowance is None:
+            return None if self._in_flight == 0 else 0.0
+        if self._allowance >= 1:
+            return None
+        if self._in_flight:
+            return 0.0
+        # Spent, nothing in flight: after the reset the latest answer gave, ask again.
+        self._allowance = None
+        if self._next_reset is not None and self._next_reset > now:
+            self._hold_until = self._next_reset
+            return self._hold_until - now
+        return None

@@ -12,7 +12,8 @@
     PUT    /_emulator/faults       {"error_rate", "latency_seconds", "error_status", "slow_rate",
                                    "slow_seconds", "drop_rate"} (see Controls.set_faults)
     POST   /_emulator/scripts      {"method", "path", "status", "body", "headers", "times"}
-    PUT    /_emulator/rate_limit   {"requests_per_minute": N, "oncalls_requests_per_minute": M}
+    PUT    /_emulator/rate_limit   {"requests_per_minute": N, "oncalls_requests_per_minute": M,
+                                   "window_seconds": S (60, PagerDuty's minute, unless given)}
     PUT    /_emulator/token        {"token": "..."}: accept only this token from now on (rotation)
     POST   /_emulator/reset        wipe everything but the users, and the log, faults and
                                    scripts, restore the rate limit and token; keep users
@@ -107,7 +108,9 @@ class AdminRoutes:
         oncalls = body.get("oncalls_requests_per_minute")
         _checked(
             lambda: self.controls.set_rate_limit(
-                int(body["requests_per_minute"]), None if oncalls is None else int(oncalls)
+                int(body["requests_per_minute"]),
+                None if oncalls is None else int(oncalls),
+                float(body.get("window_seconds", 60.0)),
             )
         )
         return web.Response(status=204)

@@ -92,6 +92,7 @@ class Controls:
         self._lock = threading.Lock()
         self._initial_rate_limit = self._rate_limit = rate_limit_per_minute
         self._initial_oncalls_limit = self._oncalls_limit = oncalls_rate_limit_per_minute
+        self._window_seconds = RATE_WINDOW_SECONDS
         # Per key, and per (key, "/oncalls") for the on-call list's own limit.
         self._hits: dict[Bucket, collections.deque[float]] = {}
         # The moment (time.monotonic) before which a 429 told the bucket's key to send nothing.
@@ -109,13 +110,23 @@ class Controls:
 
     # -- configuration (Python API and admin endpoints) ---------------------------------
 
-    def set_rate_limit(self, per_minute: int, oncalls_per_minute: int | None = None) -> None:
+    def set_rate_limit(
+        self,
+        per_minute: int,
+        oncalls_per_minute: int | None = None,
+        window_seconds: float = RATE_WINDOW_SECONDS,
+    ) -> None:
+        """The limits, counted over a sliding `window_seconds` (PagerDuty's is a minute; a test
+        may shorten it to see many windows, and every reset, in seconds)."""
+        if not 1.0 <= window_seconds <= RATE_WINDOW_SECONDS:
+            raise ValueError(f"window_seconds: must be between 1 and {RATE_WINDOW_SECONDS:g}")
         if per_minute < 1:
             raise ValueError("rate_limit: must be at least 1 request per minute")
         if oncalls_per_minute is not None and oncalls_per_minute < 1:
             raise ValueError("oncalls_rate_limit: must be at least 1 request per minute")
         with self._lock:
             self._rate_limit = per_minute
+            self._window_seconds = window_seconds
             if oncalls_per_minute is not None:
                 self._oncalls_limit = oncalls_per_minute
             self._hits.clear()
@@ -199,6 +210,7 @@ class Controls:
             self._token = self._initial_token
             self._rate_limit = self._initial_rate_limit
             self._oncalls_limit = self._initial_oncalls_limit
+            self._window_seconds = RATE_WINDOW_SECONDS
             self._error_rate, self._latency, self._error_status = 0.0, 0.0, 500
             self._slow_rate, self._slow_seconds, self._drop_rate = 0.0, 0.0, 0.0
             self._scripts.clear()
@@ -237,13 +249,13 @@ class Controls:
                     hits.append(moment)
             # The headers describe the tightest limit this request is under.
             hits, limit = min(windows, key=lambda w: w[1] - len(w[0]))
-            reset = math.ceil(hits[0] + RATE_WINDOW_SECONDS - moment) if hits else 0
+            reset = math.ceil(hits[0] + self._window_seconds - moment) if hits else 0
             if not allowed:
                 reset = max(reset, 1)
                 for (bucket, _), (full, bucket_limit) in zip(limits, windows, strict=True):
                     if len(full) >= bucket_limit:
                         self._note_reset(
-                            bucket, moment + math.ceil(full[0] + RATE_WINDOW_SECONDS - moment)
+                            bucket, moment + math.ceil(full[0] + self._window_seconds - moment)
                         )
             headers = {
                 "ratelimit-limit": str(limit),
@@ -267,7 +279,7 @@ class Controls:
 
     def _window(self, bucket: Bucket, moment: float) -> collections.deque[float]:
         hits = self._hits.setdefault(bucket, collections.deque())
-        while hits and hits[0] <= moment - RATE_WINDOW_SECONDS:
+        while hits and hits[0] <= moment - self._window_seconds:
             hits.popleft()
         return hits
 
@@ -316,9 +328,13 @@ def middleware(controls: Controls) -> Middleware:
             if controls.authenticated(request) is None:
                 return ApiError(401, AUTHENTICATION_FAILED, "Unauthorized").response()
             return await _handled(request, handler, {})
-        response, early_seconds = await _answer(controls, request, handler)
-        dropped = request.transport is None or request.transport.is_closing()
-        controls.record(request, None if dropped else response.status, early_seconds)
+        response, early_seconds, drop = await _answer(controls, request, handler)
+        transport = request.transport
+        unanswered = drop or transport is None or transport.is_closing()
+        controls.record(request, None if unanswered else response.status, early_seconds)
+        if drop and transport is not None:
+            # Carried out, never answered: aiohttp finds the connection closed and writes nothing.
+            transport.close()
         return response
 
     return emulate
@@ -326,14 +342,16 @@ def middleware(controls: Controls) -> Middleware:
 
 async def _answer(
     controls: Controls, request: web.Request, handler: Handler
-) -> tuple[web.StreamResponse, float]:
-    """The answer to a PagerDuty request, and how long before a 429's reset it came (or 0)."""
+) -> tuple[web.StreamResponse, float, bool]:
+    """The answer to a PagerDuty request, how long before a 429's reset it came (or 0), and
+    whether to close the connection instead of answering."""
     key = controls.authenticated(request)
     if key is None:
-        return ApiError(401, AUTHENTICATION_FAILED, "Unauthorized").response(), 0.0
+        return ApiError(401, AUTHENTICATION_FAILED, "Unauthorized").response(), 0.0, False
     allowed, headers, early_seconds = controls.take(key, request.path)
     if not allowed:
-        return ApiError(429, RATE_LIMITED, "Rate Limit Exceeded").response(headers), early_seconds
+        limited = ApiError(429, RATE_LIMITED, "Rate Limit Exceeded").response(headers)
+        return limited, early_seconds, False
     fault, latency = controls.next_fault(request)
     if latency:
         await asyncio.sleep(latency)
@@ -342,15 +360,12 @@ async def _answer(
             fault.headers.setdefault(name, value)
         if fault.status == 429:
             controls.answered_429(key, fault.headers)
-        return fault, early_seconds
+        return fault, early_seconds, False
     response = await _handled(request, handler, headers)
     hold_back, drop = controls.after_handling()
     if hold_back:
         await asyncio.sleep(hold_back)
-    if drop and request.transport is not None:
-        # Carried out, never answered: aiohttp finds the connection closed and writes nothing.
-        request.transport.close()
-    return response, early_seconds
+    return response, early_seconds, drop
 
 
 async def _handled(

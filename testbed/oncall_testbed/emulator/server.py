@@ -241,9 +241,12 @@ class EmulatorServer:
         script = ScriptedResponse(method.upper(), path, status, body, headers, times)
         self.controls.script_response(script)
 
-    def set_rate_limit(self, n: int, oncalls: int | None = None) -> None:
-        """Requests per minute per key, and (when given) the tighter limit of GET /oncalls."""
-        self.controls.set_rate_limit(n, oncalls)
+    def set_rate_limit(
+        self, n: int, oncalls: int | None = None, window_seconds: float = 60.0
+    ) -> None:
+        """Requests per minute per key, and (when given) the tighter limit of GET /oncalls;
+        `window_seconds` shortens the minute they are counted over (a test's, not PagerDuty's)."""
+        self.controls.set_rate_limit(n, oncalls, window_seconds)
 
     def set_token(self, token: str) -> None:
         """Accept only `token` from now on: the old one is refused with 401 (a rotated key)."""
