@@ -42,6 +42,19 @@ TOOLS: dict[str, GoTool] = {
             description="Helm (lint, template, package, install/upgrade/uninstall of the chart)",
             ldflags=("-s", "-w", f"-X helm.sh/helm/v4/internal/version.version={HELM_VERSION}"),
         ),
+        GoTool(
+            name="argocd-health",
+            package=".",
+            module="github.com/argoproj/argo-cd/v3",
+            description=(
+                "argocd-cm (YAML file) + objects (JSON array) on stdin -> the health Argo CD "
+                "assesses for each (its settings manager and lua.ResourceHealthOverrides, as the "
+                "application controller and `argocd admin settings resource-overrides health`)"
+            ),
+            # Argo CD 3.6 needs Go 1.27: `auto` lets the go command fetch the go.mod's
+            # `toolchain` (golang.org/toolchain from the module proxy) when the local Go is older.
+            env={"GOTOOLCHAIN": "auto"},
+        ),
     )
 }
 
