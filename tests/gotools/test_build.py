@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
 import sys
 import threading
@@ -69,6 +71,21 @@ def test_builds_once_into_the_store_and_finds_it_after(tmp_path: Path, env: dict
     assert any("built hello in" in message for message in messages)
     assert (binary.parent / "build.json").is_file()
     assert find_tool(tool, env) == binary
+
+
+@needs_go
+def test_a_module_that_names_a_toolchain_is_built_and_recorded_with_it(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
+    """As argocd-health (Argo CD needs Go 1.27): GOTOOLCHAIN=auto fetches the go.mod's toolchain."""
+    tool = dataclasses.replace(hello_tool(tmp_path / "mod"), env={"GOTOOLCHAIN": "auto"})
+    go_mod = tool.module_dir / "go.mod"
+    go_mod.write_text(go_mod.read_text() + "\ntoolchain go1.27.4\n")
+
+    binary = ensure_tool(tool, progress=lambda _: None, env={**env, "GOTOOLCHAIN": "local"})
+
+    record = json.loads((binary.parent / "build.json").read_text())
+    assert record["go"] == "go1.27.4"
 
 
 @needs_go

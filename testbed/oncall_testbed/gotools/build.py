@@ -190,7 +190,7 @@ def build_tool(
         "tool": tool.name,
         "package": tool.package,
         "seconds": round(seconds, 1),
-        "go": _go_version(go),
+        "go": _go_version(go, tool.module_dir, build_env),
         "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     (target / "build.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -198,8 +198,16 @@ def build_tool(
     return target / tool.binary_name
 
 
-def _go_version(go: str) -> str:
-    result = subprocess.run([go, "env", "GOVERSION"], capture_output=True, text=True, check=False)
+def _go_version(go: str, module_dir: Path, env: Mapping[str, str]) -> str:
+    """The Go that built the module: with GOTOOLCHAIN=auto, the toolchain its go.mod names."""
+    result = subprocess.run(
+        [go, "env", "GOVERSION"],
+        cwd=module_dir,
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return result.stdout.strip()
 
 
