@@ -58,3 +58,49 @@ def test_chart_app_version_is_the_base_image_tag() -> None:
     chart_yaml = yaml.safe_load((CHART / "Chart.yaml").read_text())
 
     assert chart_yaml["appVersion"] == chart_yaml["version"] == base_image_tag()
+
+
+def test_the_generator_notices_a_changed_monitoring_kit(kubectl: str, tmp_path: Path) -> None:
+    copy = tmp_path / "repo"
+    for part in ("deploy", "crds"):
+        shutil.copytree(REPO / part, copy / part)
+    kit = copy / "deploy" / "monitoring"
+    rules = kit / "prometheusrule.yaml"
+    rules.write_text(rules.read_text().replace("for: 15m", "for: 20m"))
+    monitor = kit / "servicemonitor.yaml"
+    monitor.write_text(monitor.read_text().replace("interval: 30s", "interval: 45s"))
+    dashboard = kit / chart.DASHBOARD_FILE
+    dashboard.write_text(dashboard.read_text().replace('"refresh": "1m"', '"refresh": "5m"'))
+
+    files = chart.generate(copy, kubectl)
+
+    assert chart.stale(copy, files) == sorted(
+        [
+            Path("templates/prometheusrule.yaml"),
+            Path("values.yaml"),  # the interval is a value; its default is the kit's
+            Path("dashboards/oncall-operator.json"),
+        ]
+    )
+    assert yaml.safe_load(files[Path("values.yaml")])["metrics"]["serviceMonitor"] == {
+        "enabled": False,
+        "labels": {},
+        "interval": "45s",
+    }
+
+
+def test_the_generator_refuses_a_service_monitor_that_misses_the_service(
+    kubectl: str, tmp_path: Path
+) -> None:
+    copy = tmp_path / "repo"
+    for part in ("deploy", "crds"):
+        shutil.copytree(REPO / part, copy / part)
+    monitor = copy / "deploy" / "monitoring" / "servicemonitor.yaml"
+    monitor.write_text(
+        monitor.read_text().replace(
+            "app.kubernetes.io/name: oncall-operator\n  namespaceSelector",
+            "app.kubernetes.io/name: other\n  namespaceSelector",
+        )
+    )
+
+    with pytest.raises(chart.ChartError, match="does not select the base's Service"):
+        chart.generate(copy, kubectl)

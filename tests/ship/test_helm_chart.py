@@ -5,6 +5,7 @@ Helm is built from its Go module (helm.sh/helm/v4) by the testbed's Go-tool buil
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import tarfile
@@ -204,6 +205,114 @@ def test_metrics_off_serves_none(helm: str) -> None:
     assert [m for m in rendered if m["kind"] == "Service"] == []
     assert env(rendered)["ONCALL_METRICS_PORT"] == "0"
     assert [p["name"] for p in container(rendered)["ports"]] == ["healthz"]
+
+
+# The monitoring kit (deploy/monitoring), optional
+
+MONITORING = REPO / chart.MONITORING_PATH
+MONITORING_KINDS = {"ServiceMonitor", "PrometheusRule"}
+MONITORING_ON = ("metrics.serviceMonitor.enabled=true", "metrics.prometheusRule.enabled=true")
+
+
+def kit() -> list[Manifest]:
+    return [
+        doc
+        for name in ("servicemonitor.yaml", "prometheusrule.yaml")
+        for doc in yaml.safe_load_all((MONITORING / name).read_text())
+        if doc
+    ]
+
+
+def in_namespace(manifest: Manifest, namespace: str) -> Manifest:
+    """A kit object as it is when applied in `namespace` instead of the kit's own."""
+    moved = copy.deepcopy(manifest)
+    moved["metadata"]["namespace"] = namespace
+    if "namespaceSelector" in moved["spec"]:
+        moved["spec"]["namespaceSelector"]["matchNames"] = [namespace]
+    return moved
+
+
+def monitoring(manifests: list[Manifest]) -> list[Manifest]:
+    return [m for m in manifests if m["kind"] in MONITORING_KINDS]
+
+
+def test_monitoring_is_off_by_default(helm: str) -> None:
+    rendered = template(helm)
+
+    assert monitoring(rendered) == []
+    assert [m for m in rendered if m["kind"] == "ConfigMap"] == []
+
+
+def test_monitoring_on_renders_deploy_monitoring(helm: str) -> None:
+    rendered = template(helm, *MONITORING_ON)
+
+    assert without_helm_labels(monitoring(rendered)) == without_helm_labels(kit())
+
+
+def test_monitoring_follows_the_release_namespace(helm: str) -> None:
+    rendered = template(helm, *MONITORING_ON, namespace="observability-test")
+
+    assert without_helm_labels(monitoring(rendered)) == without_helm_labels(
+        [in_namespace(m, "observability-test") for m in kit()]
+    )
+    (service_monitor,) = [m for m in rendered if m["kind"] == "ServiceMonitor"]
+    (service,) = [m for m in rendered if m["kind"] == "Service"]
+    assert service_monitor["spec"]["namespaceSelector"]["matchNames"] == ["observability-test"]
+    assert service_monitor["spec"]["selector"]["matchLabels"].items() <= (
+        service["metadata"]["labels"].items()
+    )
+
+
+def test_prometheus_templates_reach_prometheus_unexpanded(helm: str) -> None:
+    (rule,) = [m for m in template(helm, *MONITORING_ON) if m["kind"] == "PrometheusRule"]
+    annotations = {r["alert"]: r["annotations"] for g in rule["spec"]["groups"] for r in g["rules"]}
+
+    assert "{{ $labels.kind }}" in annotations["OnCallObjectsNotReady"]["summary"]
+    assert "{{ $value | humanize }}" in annotations["OnCallPagerDutyUnauthorized"]["description"]
+
+
+def test_monitoring_labels_and_interval_are_values(helm: str) -> None:
+    rendered = template(
+        helm,
+        *MONITORING_ON,
+        "metrics.serviceMonitor.labels.release=kube-prometheus-stack",
+        "metrics.serviceMonitor.interval=1m",
+        "metrics.prometheusRule.labels.release=kube-prometheus-stack",
+    )
+    by_kind = {m["kind"]: m for m in monitoring(rendered)}
+
+    for kind in MONITORING_KINDS:
+        labels = by_kind[kind]["metadata"]["labels"]
+        assert labels["release"] == "kube-prometheus-stack", kind
+        assert labels["app.kubernetes.io/managed-by"] == "Helm", kind
+        assert labels["app.kubernetes.io/name"] == "oncall-operator", kind
+    assert [e["interval"] for e in by_kind["ServiceMonitor"]["spec"]["endpoints"]] == ["1m"]
+
+
+def test_monitoring_needs_metrics(helm: str) -> None:
+    rendered = template(
+        helm, *MONITORING_ON, "metrics.grafanaDashboard.enabled=true", "metrics.enabled=false"
+    )
+
+    assert monitoring(rendered) == []
+    assert [m for m in rendered if m["kind"] == "ConfigMap"] == []
+
+
+def test_the_grafana_dashboard_is_an_optional_config_map_for_the_sidecar(helm: str) -> None:
+    rendered = template(helm, "metrics.grafanaDashboard.enabled=true")
+    (config_map,) = [m for m in rendered if m["kind"] == "ConfigMap"]
+
+    assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert config_map["metadata"]["namespace"] == OPERATOR_NAMESPACE
+    (dashboard,) = config_map["data"].values()
+    assert json.loads(dashboard) == json.loads((MONITORING / chart.DASHBOARD_FILE).read_text())
+
+
+def test_helm_lint_is_clean_with_monitoring_on(helm: str) -> None:
+    settings = [*MONITORING_ON, "metrics.grafanaDashboard.enabled=true"]
+    result = run([helm, "lint", "--strict", str(CHART), *(f"--set={s}" for s in settings)])
+
+    assert "0 chart(s) failed" in result.stdout
 
 
 def test_the_image_tag_defaults_to_the_charts_app_version(helm: str) -> None:
