@@ -468,3 +468,23 @@ def test_on_call_fingerprint_follows_only_the_rotations_of_the_people_given() ->
     assert (
         on_call_fingerprint(references_in("a", {}, {}, (), ledger), ["ana@example.com"]) != before
     )  # type: ignore[arg-type]
+
+
+async def test_reconciles_run_on_the_worker_pool_made_at_startup(posted: list[Any]) -> None:
+    """ONCALL_WORKER_LIMIT sizes the pool reconciles run on, not asyncio's default pool."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    status = {"observedGeneration": 4, "conditions": [ready()]}
+    threads: list[str] = []
+
+    def run(meta: ObjectMeta, spec: dict[str, Any], old: dict[str, Any]) -> Outcome:
+        threads.append(threading.current_thread().name)
+        return Outcome(status=dict(status), events=[], requeue_after=None, ready=True)
+
+    with ThreadPoolExecutor(2, thread_name_prefix="reconcile") as pool:
+        memo = kopf.Memo(reconcile_executor=pool)
+        await glue.reconcile_object(body(status), kopf.Patch(), memo, _logger(), "OnCallTeam", run)
+    await glue.reconcile_object(body(status), kopf.Patch(), kopf.Memo(), _logger(), "Rotation", run)
+    assert threads[0].startswith("reconcile")
+    assert not threads[1].startswith("reconcile")  # no startup ran: asyncio's default pool

@@ -145,11 +145,9 @@ async def _reconcile_locked(
         old_status = dict(body.get("status") or {})
         started = time.monotonic()
         spec = dict(body.get("spec") or {})
-        if gate is not None:
-            loop = asyncio.get_running_loop()
-            outcome = await loop.run_in_executor(gate.executor, run, meta, spec, old_status)
-        else:
-            outcome = await asyncio.to_thread(run, meta, spec, old_status)
+        loop = asyncio.get_running_loop()
+        executor = gate.executor if gate is not None else reconcile_executor(memo)
+        outcome = await loop.run_in_executor(executor, run, meta, spec, old_status)
         memo["sweeps_seen"] = swept
         write_status_if_changed(patch, old_status, outcome.status)
         if patch.status:
@@ -182,6 +180,14 @@ async def _reconcile_locked(
             time.monotonic() - started,
             "; " + ", ".join(e.reason for e in outcome.events) if outcome.events else "",
         )
+
+
+def reconcile_executor(memo: kopf.Memo) -> Executor | None:
+    """The threads reconciles other than drift checks run on: ONCALL_WORKER_LIMIT of them (made
+    at startup), so that many PagerDuty calls can be under way at once. None (asyncio's default
+    pool, `min(32, CPUs + 4)` threads) only where no startup ran (tests)."""
+    executor = memo.get("reconcile_executor")
+    return executor if isinstance(executor, Executor) else None
 
 
 class DriftGate:
@@ -303,8 +309,12 @@ async def delete_object(
     lock: asyncio.Lock = memo.setdefault("reconcile_lock", asyncio.Lock())
     async with lock:
         try:
-            events = await asyncio.to_thread(
-                delete, meta, dict(body.get("spec") or {}), dict(body.get("status") or {})
+            events = await asyncio.get_running_loop().run_in_executor(
+                reconcile_executor(memo),
+                delete,
+                meta,
+                dict(body.get("spec") or {}),
+                dict(body.get("status") or {}),
             )
         except RetryLater as error:
             kopf.event(body, type="Warning", reason="DeleteBlocked", message=str(error))

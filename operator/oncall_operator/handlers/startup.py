@@ -34,9 +34,10 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
     # Our own Events (Created, DriftCorrected, ...) say what happened; kopf's per-handler chatter would bury them.
     settings.posting.level = logging.WARNING
     quiet_routine_logs()
-    # ONCALL_WORKER_LIMIT bounds the threads that run reconciles (and so PagerDuty calls at once),
-    # never kopf's per-object workers: with indexes, a worker waits until every object is indexed,
-    # so capping workers below the number of existing objects deadlocks the start.
+    # ONCALL_WORKER_LIMIT bounds the threads that run reconciles (and so PagerDuty calls at once;
+    # memo.reconcile_executor below), never kopf's per-object workers: with indexes, a worker
+    # waits until every object is indexed, so capping workers below the number of existing
+    # objects deadlocks the start. kopf's own executor runs only sync handlers (this one).
     settings.execution.max_workers = SETTINGS.worker_limit
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 60
@@ -83,6 +84,11 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
         target=client.run_sweeps, args=(memo.sweep_stop,), name="drift-sweep", daemon=True
     )
     memo.sweeper.start()
+    # Reconciles run on these threads (the async handlers hand them over; asyncio's default pool
+    # would be CPUs + 4 threads whatever ONCALL_WORKER_LIMIT says).
+    memo.reconcile_executor = ThreadPoolExecutor(
+        max_workers=SETTINGS.worker_limit, thread_name_prefix="reconcile"
+    )
     # Drift checks run on one thread whose reads wait for the read budget (handlers/glue.py).
     memo.drift_gate = DriftGate(
         ThreadPoolExecutor(
@@ -105,6 +111,9 @@ def close_client(*, memo: kopf.Memo, **_: Any) -> None:
     drift_gate = memo.get("drift_gate")
     if drift_gate is not None:
         drift_gate.executor.shutdown(wait=False, cancel_futures=True)
+    reconciles = memo.get("reconcile_executor")
+    if reconciles is not None:
+        reconciles.shutdown(wait=False, cancel_futures=True)
     client = memo.get("client")
     if client is not None:
         client.close()
