@@ -127,12 +127,13 @@ def test_many_teams_are_read_in_lists_and_a_second_round_reads_nothing(
     ]
     assert all(o.ready for o in teams + rotations)
     seen = reads(emulator)
-    # One list of each collection (users once, not once per email), and no per-object reads
-    # except the on-call rendering that no list carries, once per rotation.
+    # One list of each collection (users once, not once per email), and no per-object reads:
+    # who a new schedule puts on call comes from a list of its team's schedules (one per
+    # rotation here, made one after another), not from GET /schedules/{id}.
     assert seen["/users"] == 1
     assert seen["/teams"] == 1
-    assert seen["/schedules"] == 1
-    assert seen["/schedules/{id}"] == 5
+    assert seen["/schedules"] == 1 + 5
+    assert seen["/schedules/{id}"] == 0
     assert seen["/teams/{id}/members"] == 0  # a team this process made has none until it adds them
     assert seen["/teams/{id}"] == 0
     # Writes are what the diff needs: a team, its three members, a schedule, per team.
@@ -486,3 +487,101 @@ def test_an_edit_reads_its_own_objects_fresh_and_corrects_a_hand_edit_at_once(
         fixed = reconcile_team(cached, meta("OnCallTeam", "t0"), TEAM, team.status, NOW)
     assert event_reasons(fixed) == ["DriftCorrected", "MembershipChanged"]
     assert by_hand.get_team(team_id)["name"] == "t0"
+
+
+TWO_LAYERS: dict[str, Any] = {
+    "teamRef": {"name": "t0"},
+    "timeZone": "America/New_York",
+    "layers": [
+        {
+            "name": "all-week",
+            "participants": {"fromTeam": {}},
+            "shiftLength": "1d",
+            "handoff": "2026-11-30T09:00:00",
+        },
+        {
+            "name": "office",
+            "participants": {"emails": ["cy@example.com", "ana@example.com"]},
+            "shiftLength": "1w",
+            "handoff": "2026-11-30T09:00:00",
+            "coverage": "BusinessHours",
+        },
+    ],
+}
+
+
+def test_new_schedules_made_together_are_rendered_by_one_list_as_pagerduty_renders_them(
+    cached: CachingPagerDutyClient, emulator: EmulatorServer, by_hand: PagerDutyClient
+) -> None:
+    """NOTES.md: the list renders each layer over since..until; a new schedule has no override,
+    so its final schedule is its layers' (the later wins): no GET /schedules/{id} per schedule."""
+    from oncall_operator.api import RotationSpec
+    from oncall_operator.reconcile.rotation import LOAD_HORIZON, load_window_start
+
+    team = reconcile_team(cached, meta("OnCallTeam", "t0"), TEAM, {}, NOW)
+    refs = team_refs("t0", team)
+    cached.first_renders.gather_seconds = 0.5
+    emulator.clear_requests()
+    names = ["r0", "r1", "r2"]
+    made: dict[str, Any] = {}
+    threads = [
+        threading.Thread(
+            target=lambda n=n: made.__setitem__(
+                n, reconcile_rotation(cached, meta("Rotation", n), TWO_LAYERS, {}, refs, NOW)
+            )
+        )
+        for n in names
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(made[n].ready for n in names), {n: made[n].status for n in names}
+    seen = reads(emulator)
+    assert seen["/schedules/{id}"] == 0
+    # One list to find before creating, one that renders all three.
+    assert seen["/schedules"] == 2, [r["path"] for r in emulator.requests()]
+
+    # The same final schedule as PagerDuty's own rendering, and the same status from it.
+    spec = RotationSpec.model_validate(TWO_LAYERS)
+    since = load_window_start(spec, NOW)
+    for n in names:
+        schedule_id = made[n].status["pagerduty"]["id"]
+        own = by_hand.get_schedule(
+            schedule_id, since=since, until=since + LOAD_HORIZON, time_zone=spec.time_zone
+        )
+        expected = [
+            (e["user"]["id"], _at(e["start"]), _at(e["end"]))
+            for e in own["final_schedule"]["rendered_schedule_entries"]
+        ]
+        assert len({user for user, _, _ in expected}) == 3  # both layers show
+        with cached._cache_lock:
+            rendered = next(v[1] for k, v in cached._renders.items() if k[0] == schedule_id)
+        assert [
+            (e["user"]["id"], _at(e["start"]), _at(e["end"]))
+            for e in rendered["final_schedule"]["rendered_schedule_entries"]
+        ] == expected
+        again = reconcile_rotation(
+            PagerDutyClient(
+                emulator.token, api_url=emulator.base_url, ca_file=str(emulator.ca_file)
+            ),
+            meta("Rotation", n),
+            TWO_LAYERS,
+            made[n].status,
+            refs,
+            NOW,
+        )
+        assert again.status == made[n].status
+
+    # A later rendering (another window, a handoff) reads PagerDuty's own final schedule: an
+    # override made by hand since shows there, never in a list.
+    emulator.clear_requests()
+    schedule_id = made["r0"].status["pagerduty"]["id"]
+    cached.get_schedule(schedule_id, since=since, until=since + DAY30, time_zone=spec.time_zone)
+    assert reads(emulator)["/schedules/{id}"] == 1
+
+
+def _at(text: str) -> Any:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))

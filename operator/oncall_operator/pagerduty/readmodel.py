@@ -7,7 +7,10 @@ read budget. Writes go to PagerDuty exactly as before and their answers update t
 a reconcile always sees what this process wrote. What no list gives is read per object and
 cached: a team's members with their roles (checked against the directory's `teams` of each
 user), and who a schedule puts on call (`final_schedule` is only on `GET /schedules/{id}`),
-re-read when the schedule's layers or the window change.
+re-read when the schedule's layers or the window change — except where a shared request
+answers for many: `GET /oncalls` for schedules a policy uses, and for a schedule this process
+has just made (no override yet, so its final schedule is its layers') one list of its team's
+schedules rendered over the window.
 
 Find-before-create (a crash between PagerDuty's create and the status write must never make a
 duplicate): the lookup by name is answered from a snapshot listed at most
@@ -29,14 +32,16 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
 
 from oncall_operator.pagerduty.budget import ReadBudget, sweep_period
 from oncall_operator.pagerduty.client import PAGE_LIMIT, PagerDutyClient
 from oncall_operator.pagerduty.errors import NotFound, PagerDutyError, Unavailable
 from oncall_operator.pagerduty.ratelimit import RateLimiter
 from oncall_operator.pagerduty.token import TokenSource
+from oncall_operator.translate.load import Entry
+from oncall_operator.translate.timeoff import painted
 
 JSON = dict[str, Any]
 log = logging.getLogger(__name__)
@@ -61,6 +66,8 @@ DEFAULT_CREATE_FRESHNESS_SECONDS = 30.0
 DEFAULT_MEMBER_ROLES_MAX_AGE_SECONDS = 3600.0
 # PagerDuty publishes no figure for the tighter /oncalls limit; stay well under any plausible one.
 DEFAULT_ONCALLS_PER_MINUTE = 120
+# How long the first rendering of a new schedule waits for others to share its list request.
+DEFAULT_FIRST_RENDER_GATHER_SECONDS = 0.5
 _LAYER_FIELDS = (
     "id",
     "start",
@@ -178,13 +185,92 @@ class Snapshot:
             self._by_key = {self._index_key(o): i for i, o in self._items.items()}
 
 
+Key = TypeVar("Key", bound=Hashable)
+Window = tuple[dt.datetime, dt.datetime]
+RenderWindow = tuple[dt.datetime, dt.datetime, str]  # since, until, time zone ("": its own)
+
+
+class Gatherer(Generic[Key]):
+    """Answers for many ids in one request: reconciles asking at about the same time with the
+    same key (a window, say) are served together. The first waits `gather_seconds` for others to
+    join, `fetch`es for all of them (at most `max_ids` at a time) and hands each its answer; an
+    id the fetch did not answer gets None. Thread-safe.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[list[str], Key], Mapping[str, Any]],
+        *,
+        gather_seconds: float = 0.3,
+        max_ids: int = 50,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._fetch = fetch
+        self.gather_seconds = gather_seconds
+        self.max_ids = max_ids
+        self._sleep = sleep
+        self._lock = threading.Condition()
+        self._waiting: dict[Key, set[str]] = {}
+        self._leading: set[Key] = set()
+        self._answers: dict[tuple[str, Key], Any] = {}
+
+    def ask(self, object_id: str, key: Key) -> Any:
+        """The answer for `object_id` under `key`, fetched with the others asking now."""
+        slot = (object_id, key)
+        with self._lock:
+            self._waiting.setdefault(key, set()).add(object_id)
+            lead = key not in self._leading
+            if lead:
+                self._leading.add(key)
+        if lead:
+            self._sleep(self.gather_seconds)
+            self._serve(key)
+        with self._lock:
+            while slot not in self._answers:
+                if key not in self._leading:  # the leader left before serving us: lead
+                    self._leading.add(key)
+                    self._lock.release()
+                    try:
+                        self._serve(key)
+                    finally:
+                        self._lock.acquire()
+                    continue
+                self._lock.wait(1.0)
+            answer = self._answers.pop(slot)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    def _serve(self, key: Key) -> None:
+        try:
+            while True:
+                with self._lock:
+                    asked = sorted(self._waiting.get(key, set()))[: self.max_ids]
+                    if not asked:
+                        self._waiting.pop(key, None)
+                        return
+                    self._waiting[key] -= set(asked)
+                try:
+                    found = self._fetch(asked, key)
+                    answers: dict[str, Any] = {i: found.get(i) for i in asked}
+                except BaseException as error:  # every asker sees it
+                    answers = dict.fromkeys(asked, error)
+                with self._lock:
+                    for object_id, answer in answers.items():
+                        self._answers[(object_id, key)] = answer
+                    self._lock.notify_all()
+        finally:
+            with self._lock:
+                self._leading.discard(key)
+                self._lock.notify_all()
+
+
 class OnCallBatcher:
     """Who is on call for many schedules in one `GET /oncalls?schedule_ids[]=…` (PagerDuty answers
     it only for schedules some escalation policy uses, under a tighter rate limit of its own).
 
     Reconciles asking at about the same time for the same window (rotations handing off
-    together) are served by one request: the first waits `gather_seconds` for others to join,
-    asks for all of them, and hands each its entries. Thread-safe.
+    together) are served by one request (a `Gatherer` keyed by the window). Thread-safe.
     """
 
     def __init__(
@@ -195,65 +281,26 @@ class OnCallBatcher:
         max_schedules: int = 50,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._fetch = fetch
-        self.gather_seconds = gather_seconds
-        self.max_schedules = max_schedules
-        self._sleep = sleep
-        self._lock = threading.Condition()
-        self._waiting: dict[tuple[dt.datetime, dt.datetime], set[str]] = {}
-        self._leading: set[tuple[dt.datetime, dt.datetime]] = set()
-        self._answers: dict[tuple[str, dt.datetime, dt.datetime], list[JSON] | BaseException] = {}
+        def fetch_window(asked: list[str], window: Window) -> Mapping[str, Any]:
+            since, until = window
+            return _entries_by_schedule(fetch(asked, since, until), asked, since, until)
+
+        self._gatherer: Gatherer[Window] = Gatherer(
+            fetch_window, gather_seconds=gather_seconds, max_ids=max_schedules, sleep=sleep
+        )
+
+    @property
+    def gather_seconds(self) -> float:
+        return self._gatherer.gather_seconds
+
+    @gather_seconds.setter
+    def gather_seconds(self, seconds: float) -> None:
+        self._gatherer.gather_seconds = seconds
 
     def entries(self, schedule_id: str, since: dt.datetime, until: dt.datetime) -> list[JSON]:
         """The schedule's final entries in since..until, clipped to it, oldest first."""
-        window = (since, until)
-        key = (schedule_id, since, until)
-        with self._lock:
-            self._waiting.setdefault(window, set()).add(schedule_id)
-            lead = window not in self._leading
-            if lead:
-                self._leading.add(window)
-        if lead:
-            self._sleep(self.gather_seconds)
-            self._serve(window)
-        with self._lock:
-            while key not in self._answers:
-                if window not in self._leading:  # the leader left before serving us: lead
-                    self._leading.add(window)
-                    self._lock.release()
-                    try:
-                        self._serve(window)
-                    finally:
-                        self._lock.acquire()
-                    continue
-                self._lock.wait(1.0)
-            answer = self._answers.pop(key)
-        if isinstance(answer, BaseException):
-            raise answer
-        return answer
-
-    def _serve(self, window: tuple[dt.datetime, dt.datetime]) -> None:
-        try:
-            while True:
-                with self._lock:
-                    asked = sorted(self._waiting.get(window, set()))[: self.max_schedules]
-                    if not asked:
-                        self._waiting.pop(window, None)
-                        return
-                    self._waiting[window] -= set(asked)
-                try:
-                    found = _entries_by_schedule(self._fetch(asked, *window), asked, *window)
-                    answers: dict[str, list[JSON] | BaseException] = dict(found)
-                except BaseException as error:  # every asker sees it
-                    answers = dict.fromkeys(asked, error)
-                with self._lock:
-                    for schedule_id, answer in answers.items():
-                        self._answers[(schedule_id, *window)] = answer
-                    self._lock.notify_all()
-        finally:
-            with self._lock:
-                self._leading.discard(window)
-                self._lock.notify_all()
+        found: list[JSON] = self._gatherer.ask(schedule_id, (since, until))
+        return found
 
 
 def _entries_by_schedule(
@@ -303,6 +350,7 @@ class CachingPagerDutyClient(PagerDutyClient):
         member_roles_max_age_seconds: float = DEFAULT_MEMBER_ROLES_MAX_AGE_SECONDS,
         on_sweep_period: Callable[[float], None] | None = None,
         oncalls_per_minute: int = DEFAULT_ONCALLS_PER_MINUTE,
+        first_render_gather_seconds: float = DEFAULT_FIRST_RENDER_GATHER_SECONDS,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         **client_options: Any,
@@ -323,6 +371,12 @@ class CachingPagerDutyClient(PagerDutyClient):
         self._paced = threading.local()
         self.period: float = drift_interval_seconds
         self.oncalls = OnCallBatcher(self._fetch_oncalls)  # gathers in real time
+        # Schedules this process made and whose overrides it has not written since: their final
+        # schedule is their layers', which one list of their teams' schedules renders for many.
+        self._new_schedules: set[str] = set()
+        self.first_renders: Gatherer[RenderWindow] = Gatherer(
+            self._fetch_first_renders, gather_seconds=first_render_gather_seconds
+        )
         # GET /oncalls has its own tighter limit (NOTES.md): our own pace for it stays under it.
         self._oncalls_limiter = RateLimiter(oncalls_per_minute, clock=clock, sleep=sleep)
         self.last_sweep_reads = 0
@@ -418,19 +472,26 @@ class CachingPagerDutyClient(PagerDutyClient):
         if cached is not None and version is not None and cached[0] == version:
             return copy.deepcopy(cached[1])
         listed = self.schedules.get(schedule_id)
-        if (
-            listed is not None
-            and since is not None
-            and until is not None
-            and self._in_a_policy(schedule_id)
-        ):
-            # Batched with the other rotations asking now (a handoff they share, say).
-            entries = self.oncalls.entries(schedule_id, since, until)
-            rendered = {
-                **listed,
-                "final_schedule": {"name": "Final Schedule", "rendered_schedule_entries": entries},
-            }
-        else:
+        with self._cache_lock:
+            first = schedule_id in self._new_schedules
+            self._new_schedules.discard(schedule_id)
+        rendered: JSON | None = None
+        if listed is not None and since is not None and until is not None:
+            if first and _team_ids(listed) and not _FRESH_READS.get():
+                # Made by this process moments ago, no override yet: one list of its team's
+                # schedules renders its layers, shared with the other new schedules asking now.
+                rendered = self.first_renders.ask(schedule_id, (since, until, time_zone or ""))
+            elif self._in_a_policy(schedule_id):
+                # Batched with the other rotations asking now (a handoff they share, say).
+                entries = self.oncalls.entries(schedule_id, since, until)
+                rendered = {
+                    **listed,
+                    "final_schedule": {
+                        "name": "Final Schedule",
+                        "rendered_schedule_entries": entries,
+                    },
+                }
+        if rendered is None:
             try:
                 rendered = super().get_schedule(
                     schedule_id, since=since, until=until, time_zone=time_zone
@@ -454,9 +515,12 @@ class CachingPagerDutyClient(PagerDutyClient):
         return self.schedules.matching(lambda s: _has_team(s, team_id))
 
     def create_schedule(self, schedule: JSON) -> JSON:
-        return self._written(
+        made = self._written(
             self.schedules, lambda: super(CachingPagerDutyClient, self).create_schedule(schedule)
         )
+        with self._cache_lock:
+            self._new_schedules.add(str(made["id"]))
+        return made
 
     def update_schedule(self, schedule_id: str, schedule: JSON) -> JSON:
         return self._written(
@@ -467,6 +531,8 @@ class CachingPagerDutyClient(PagerDutyClient):
 
     def delete_schedule(self, schedule_id: str) -> None:
         self._deleted(self.schedules, schedule_id, super().delete_schedule)
+        with self._cache_lock:
+            self._new_schedules.discard(schedule_id)
 
     # -- escalation policies ----------------------------------------------------------------------
     def get_escalation_policy(self, policy_id: str) -> JSON:
@@ -507,6 +573,27 @@ class CachingPagerDutyClient(PagerDutyClient):
                 )
             )
         )
+
+    def _fetch_first_renders(self, asked: list[str], key: RenderWindow) -> dict[str, JSON]:
+        """`GET /schedules?team_ids[]=…&since=…&until=…&include[]=schedule_layers` renders every
+        layer of those teams' schedules (NOTES.md, "Reading many objects at once"); a schedule
+        with no override has its layers' final schedule."""
+        since, until, time_zone = key
+        team_ids = sorted({t for i in asked for t in _team_ids(self.schedules.get(i) or {})})
+        params: JSON = {
+            "include[]": ["schedule_layers"],
+            "team_ids[]": team_ids,
+            "since": _iso(since),
+            "until": _iso(until),
+        }
+        if time_zone:
+            params["time_zone"] = time_zone
+        wanted = set(asked)
+        return {
+            str(s["id"]): _with_final_of_layers(s)
+            for s in self._list("schedules", params)
+            if str(s.get("id")) in wanted
+        }
 
     def _fetch_oncalls(
         self, schedule_ids: list[str], since: dt.datetime, until: dt.datetime
@@ -602,6 +689,7 @@ class CachingPagerDutyClient(PagerDutyClient):
         if len(parts) >= 3 and parts[0] == "schedules":
             with self._cache_lock:
                 self._renders = {k: v for k, v in self._renders.items() if k[0] != parts[1]}
+                self._new_schedules.discard(parts[1])  # an override: its layers are not all
         if len(parts) >= 3 and parts[0] == "teams" and parts[2] != "users":
             self._forget_members(parts[1])
 
@@ -721,6 +809,40 @@ class CachingPagerDutyClient(PagerDutyClient):
                 if period <= self.drift_interval_seconds
                 else f", longer than the drift interval of {self.drift_interval_seconds:.0f}s",
             )
+
+
+def _team_ids(obj: JSON) -> list[str]:
+    return [str(t.get("id")) for t in obj.get("teams") or [] if t.get("id")]
+
+
+def _with_final_of_layers(listed: JSON) -> JSON:
+    """A listed schedule with its layers rendered, and the final schedule they make without
+    overrides: a later layer wins where it has someone on call, one user's adjacent pieces
+    joined, as `GET /schedules/{id}` shows it."""
+    users: dict[str, JSON] = {}
+    layers: list[list[Entry]] = []
+    for layer in listed.get("schedule_layers") or []:
+        entries = []
+        for entry in layer.get("rendered_schedule_entries") or []:
+            user = entry.get("user") or {}
+            user_id = str(user.get("id") or "")
+            users.setdefault(user_id, user)
+            start, end = _instant(str(entry["start"])), _instant(str(entry["end"]))
+            if end > start:
+                entries.append(Entry(user_id, start, end))
+        layers.append(entries)
+    joined: list[Entry] = []
+    for entry in painted(layers):
+        if joined and joined[-1].person == entry.person and joined[-1].end == entry.start:
+            joined[-1] = Entry(entry.person, joined[-1].start, entry.end)
+        else:
+            joined.append(entry)
+    final = [{"start": _iso(e.start), "end": _iso(e.end), "user": users[e.person]} for e in joined]
+    return {
+        **listed,
+        "final_schedule": {"name": "Final Schedule", "rendered_schedule_entries": final},
+        "overrides_subschedule": {"name": "Overrides", "rendered_schedule_entries": []},
+    }
 
 
 def _has_team(obj: JSON, team_id: str) -> bool:
