@@ -488,3 +488,44 @@ async def test_reconciles_run_on_the_worker_pool_made_at_startup(posted: list[An
     await glue.reconcile_object(body(status), kopf.Patch(), kopf.Memo(), _logger(), "Rotation", run)
     assert threads[0].startswith("reconcile")
     assert not threads[1].startswith("reconcile")  # no startup ran: asyncio's default pool
+
+
+def test_reference_changes_let_a_quick_timer_skip_only_when_nothing_changed_since_its_look() -> (
+    None
+):
+    now = [100.0]
+    changes = glue.ReferenceChanges(settle_seconds=3, clock=lambda: now[0])
+    memo = kopf.Memo()
+    assert not changes.unchanged_since_look(memo)  # never looked: resolve them
+    version = changes.version
+    changes.looked(memo, version)
+    assert changes.unchanged_since_look(memo)
+    changes.changed()  # an index or the on-call ledger changed
+    assert not changes.unchanged_since_look(memo)
+    # A look right after a change may have raced kopf storing the index: not remembered.
+    now[0] += 1
+    changes.looked(memo, changes.version)
+    assert not changes.unchanged_since_look(memo)
+    now[0] += 3
+    version = changes.version
+    changes.looked(memo, version)
+    assert changes.unchanged_since_look(memo)
+    # A change while resolving (after the version was read) is not taken as seen.
+    stale = changes.version
+    changes.changed()
+    now[0] += 10
+    changes.looked(memo, stale)
+    assert not changes.unchanged_since_look(memo)
+
+
+def test_due_by_time_is_the_wake_up_or_requeue_part_of_due_because() -> None:
+    import datetime as dt
+    import time
+
+    handoff = dt.datetime(2027, 1, 4, 9, tzinfo=dt.UTC)
+    memo = kopf.Memo(reference_fingerprint=("same",), wake_at=handoff, requeue_at=None)
+    assert glue.due_by_time(memo, handoff - dt.timedelta(seconds=1)) is None
+    assert glue.due_by_time(memo, handoff) == "wake-up"
+    memo = kopf.Memo(reference_fingerprint=("same",), requeue_at=time.monotonic() - 1)
+    assert glue.due_by_time(memo) == "requeue"
+    assert glue.due_by_time(kopf.Memo(requeue_at=time.monotonic() - 1)) is None  # not started

@@ -36,6 +36,37 @@ SETTINGS = OperatorSettings.from_env()
 # How long a status write may take to come back through the watch before timers stop waiting for it.
 STATUS_ECHO_SECONDS = 10.0
 
+
+class ReferenceChanges:
+    """A count of changes to what references resolve from — the indexes of teams, rotations and
+    claims, and the on-call ledger — so that the quick timer of an object whose references were
+    compared since the last change skips resolving them again (that is O(objects) per object: at
+    rest, thousands of objects every few seconds). Index functions run on kopf's threads and kopf
+    stores their result just after: a look is remembered only once `settle_seconds` passed
+    since the last change, so a look racing a change is made again at the next tick."""
+
+    def __init__(self, settle_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.settle_seconds = settle_seconds
+        self._clock = clock
+        self.version = 0
+        self.changed_at = -float("inf")
+
+    def changed(self) -> None:
+        self.version += 1
+        self.changed_at = self._clock()
+
+    def unchanged_since_look(self, memo: kopf.Memo) -> bool:
+        """Nothing changed since this object last compared its references."""
+        return memo.get("references_looked_at") == self.version
+
+    def looked(self, memo: kopf.Memo, version: int) -> None:
+        """This object compared its references as of `version` (read before resolving them)."""
+        if self._clock() - self.changed_at >= self.settle_seconds:
+            memo["references_looked_at"] = version
+
+
+REFERENCE_CHANGES = ReferenceChanges(settle_seconds=SETTINGS.reference_poll_seconds)
+
 ReconcileFn = Callable[[ObjectMeta, dict[str, Any], dict[str, Any]], Outcome]
 DeleteFn = Callable[[ObjectMeta, dict[str, Any], dict[str, Any]], list[Event]]
 
@@ -159,6 +190,8 @@ async def _reconcile_locked(
         )
         memo["wake_at"] = outcome.wake_at
         if outcome.on_call is not None:
+            if ON_CALL_LEDGER.get(outcome.on_call.rotation) != outcome.on_call:
+                REFERENCE_CHANGES.changed()
             ON_CALL_LEDGER[outcome.on_call.rotation] = outcome.on_call
         result = reconcile_result(outcome)
         metrics = memo.get("metrics")
@@ -240,14 +273,22 @@ def due_because(
     at has come ("wake-up": a handoff, a term starting or ending). `now` is the wall clock."""
     if "reference_fingerprint" not in memo:
         return None  # the change handler has not run yet; it will
+    because = due_by_time(memo, now)
+    if because is None and memo.get("reference_fingerprint") != fingerprint:
+        return "references"
+    return because
+
+
+def due_by_time(memo: kopf.Memo, now: dt.datetime | None = None) -> str | None:
+    """ "wake-up" or "requeue" when that moment has come (see `due_because`), else None."""
+    if "reference_fingerprint" not in memo:
+        return None
     wake_at: dt.datetime | None = memo.get("wake_at")
     if wake_at is not None and (now or dt.datetime.now(dt.UTC)) >= wake_at:
         return "wake-up"
     requeue_at = memo.get("requeue_at")
     if requeue_at is not None and time.monotonic() >= requeue_at:
         return "requeue"
-    if memo.get("reference_fingerprint") != fingerprint:
-        return "references"
     return None
 
 
@@ -322,6 +363,8 @@ async def delete_object(
     post_events(body, events)
     if kind == "Rotation":
         ON_CALL_LEDGER.pop(f"{meta.namespace}/{meta.name}", None)
+    # kopf drops a deleted object from the indexes without calling the index functions.
+    REFERENCE_CHANGES.changed()
     metrics = memo.get("metrics")
     if metrics is not None:
         metrics.forget(kind, meta.namespace, meta.name)

@@ -8,7 +8,7 @@ from typing import Any
 import kopf
 
 from oncall_operator.api import GROUP, VERSION
-from oncall_operator.handlers.glue import is_ready
+from oncall_operator.handlers.glue import REFERENCE_CHANGES, is_ready
 from oncall_operator.reconcile.model import RotationInfo, TeamInfo
 
 
@@ -22,6 +22,7 @@ def _pagerduty_id(body: kopf.Body) -> str | None:
 def team_index(
     *, body: kopf.Body, namespace: str | None, name: str, **_: Any
 ) -> dict[str, TeamInfo]:
+    REFERENCE_CHANGES.changed()
     return {
         namespace or "": TeamInfo(
             name=name,
@@ -36,6 +37,7 @@ def team_index(
 def rotation_index(
     *, body: kopf.Body, namespace: str | None, name: str, **_: Any
 ) -> dict[str, RotationInfo]:
+    REFERENCE_CHANGES.changed()
     return {
         namespace or "": RotationInfo(
             name=name,
@@ -48,6 +50,7 @@ def rotation_index(
 
 # PagerDuty id -> the resources (any namespace) whose status claims it: one owner per object.
 def _claim(kind: str, body: kopf.Body, namespace: str | None, name: str) -> dict[str, str]:
+    REFERENCE_CHANGES.changed()
     found = _pagerduty_id(body)
     return {found: f"{namespace or ''}/{kind}/{name}"} if found else {}
 

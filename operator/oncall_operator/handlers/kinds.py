@@ -19,9 +19,11 @@ from oncall_operator.api import GROUP, VERSION
 from oncall_operator.handlers.glue import (
     DRIFT,
     ON_CALL_LEDGER,
+    REFERENCE_CHANGES,
     SETTINGS,
     delete_object,
     due_because,
+    due_by_time,
     reconcile_object,
     references_in,
 )
@@ -133,9 +135,15 @@ def register(kind: KindHandlers) -> None:
         namespace: str | None,
         **kwargs: Any,
     ) -> None:
+        # Resolving references costs O(objects): only when something changed since last time.
+        if REFERENCE_CHANGES.unchanged_since_look(memo) and due_by_time(memo) is None:
+            return
+        version = REFERENCE_CHANGES.version
         refs = refs_of(body, kwargs)
         because = due_because(memo, kind.fingerprint(body.get("spec") or {}, refs))
-        if because is not None:
+        if because is None:
+            REFERENCE_CHANGES.looked(memo, version)
+        else:
             await run(body, patch, memo, logger, because, refs)
 
     @kopf.on.delete(GROUP, VERSION, kind.plural, id=f"{kind.plural}-delete")
