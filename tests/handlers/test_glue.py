@@ -529,3 +529,36 @@ def test_due_by_time_is_the_wake_up_or_requeue_part_of_due_because() -> None:
     memo = kopf.Memo(reference_fingerprint=("same",), requeue_at=time.monotonic() - 1)
     assert glue.due_by_time(memo) == "requeue"
     assert glue.due_by_time(kopf.Memo(requeue_at=time.monotonic() - 1)) is None  # not started
+
+
+def test_shared_references_copy_the_referents_once_per_settled_change() -> None:
+    import datetime as dt
+
+    from oncall_operator.reconcile.model import RotationOnCall, TeamInfo
+    from oncall_operator.translate.load import Entry
+
+    now = [100.0]
+    changes = glue.ReferenceChanges(settle_seconds=3, clock=lambda: now[0])
+    shared = glue.SharedReferences(changes)
+    teams: dict[str, list[TeamInfo]] = {"a": [TeamInfo("t0", {}, "PT00000", True)]}
+    claims: dict[str, list[str]] = {"PT00000": ["a/OnCallTeam/t0"]}
+    start = dt.datetime(2027, 1, 4, 9, tzinfo=dt.UTC)
+    ledger = {"a/r": RotationOnCall("a/r", None, (Entry("ana@x.io", start, start),))}
+
+    def resolve(leave_out: str | None = None) -> Any:
+        return shared.resolve("a", teams, {}, [claims], ledger, leave_out)  # type: ignore[arg-type,list-item]
+
+    first = resolve()
+    assert first.teams["t0"].ready and first.claims.get("PT00000") == ["a/OnCallTeam/t0"]
+    assert first.claims.get("PNOBODY") is None
+    assert resolve().teams is first.teams  # nothing changed: shared, not copied again
+    assert list(resolve("a/r").on_call) == [] and list(resolve().on_call) == ["a/r"]
+
+    teams["a"] = [TeamInfo("t0", {}, "PT00000", False)]
+    changes.changed()
+    now[0] += 1  # kopf may not have stored the change yet: copied, but not shared
+    assert not resolve().teams["t0"].ready
+    assert resolve().teams is not resolve().teams
+    now[0] += 3
+    settled = resolve()
+    assert not settled.teams["t0"].ready and resolve().teams is settled.teams

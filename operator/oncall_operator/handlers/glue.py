@@ -8,7 +8,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
 
@@ -55,13 +55,17 @@ class ReferenceChanges:
         self.version += 1
         self.changed_at = self._clock()
 
+    def settled(self) -> bool:
+        """The last change is at least `settle_seconds` old."""
+        return self._clock() - self.changed_at >= self.settle_seconds
+
     def unchanged_since_look(self, memo: kopf.Memo) -> bool:
         """Nothing changed since this object last compared its references."""
         return memo.get("references_looked_at") == self.version
 
     def looked(self, memo: kopf.Memo, version: int) -> None:
         """This object compared its references as of `version` (read before resolving them)."""
-        if self._clock() - self.changed_at >= self.settle_seconds:
+        if self.settled():
             memo["references_looked_at"] = version
 
 
@@ -101,17 +105,96 @@ def references_in(
     on_call: Mapping[str, RotationOnCall] | None = None,
     leave_out: str | None = None,
 ) -> References:
-    """What the indexes know about the teams and rotations of one namespace, and every claim."""
-    claims: dict[str, list[str]] = {}
-    for index in claim_indexes:
-        for pagerduty_id in index:
-            claims.setdefault(pagerduty_id, []).extend(index.get(pagerduty_id, []))
+    """What the indexes know about the teams and rotations of one namespace, and every claim
+    (looked up per id when asked: building them all is O(objects))."""
     return References(
         teams={info.name: info for info in team_index.get(namespace, [])},
         rotations={info.name: info for info in rotation_index.get(namespace, [])},
-        claims=claims,
+        claims=ClaimsView(claim_indexes),
         on_call={k: v for k, v in (on_call or {}).items() if k != leave_out},
     )
+
+
+class SharedReferences:
+    """`references_in` for the handlers, which resolve references on the event loop for every
+    object every few seconds: the namespace's referents and the on-call ledger are copied once
+    per change (see `ReferenceChanges`) and shared by every object until the next."""
+
+    def __init__(self, changes: ReferenceChanges) -> None:
+        self.changes = changes
+        # namespace -> (version, teams, rotations, on-call ledger); what is shared is never changed
+        self._copies: dict[
+            str,
+            tuple[int, dict[str, TeamInfo], dict[str, RotationInfo], dict[str, RotationOnCall]],
+        ] = {}
+
+    def resolve(
+        self,
+        namespace: str,
+        team_index: kopf.Index[str, TeamInfo],
+        rotation_index: kopf.Index[str, RotationInfo],
+        claim_indexes: Sequence[kopf.Index[str, str]],
+        on_call: Mapping[str, RotationOnCall],
+        leave_out: str | None = None,
+    ) -> References:
+        version = self.changes.version
+        settled = self.changes.settled()
+        copied = self._copies.get(namespace)
+        if copied is not None and copied[0] == version:
+            _, teams, rotations, ledger = copied
+        else:
+            teams = {info.name: info for info in team_index.get(namespace, [])}
+            rotations = {info.name: info for info in rotation_index.get(namespace, [])}
+            ledger = dict(on_call)
+            if settled:  # kopf has stored what the last change indexed: safe to share
+                self._copies[namespace] = (version, teams, rotations, ledger)
+        return References(
+            teams=teams,
+            rotations=rotations,
+            claims=ClaimsView(claim_indexes),
+            on_call=Excluding(ledger, leave_out) if leave_out in ledger else ledger,
+        )
+
+
+SHARED_REFERENCES = SharedReferences(REFERENCE_CHANGES)
+
+
+class ClaimsView(Mapping[str, Sequence[str]]):
+    """PagerDuty id -> the resources claiming it, across the claim indexes, looked up per id."""
+
+    def __init__(self, indexes: Sequence[kopf.Index[str, str]]) -> None:
+        self._indexes = indexes
+
+    def __getitem__(self, pagerduty_id: str) -> Sequence[str]:
+        found = [claim for index in self._indexes for claim in index.get(pagerduty_id, [])]
+        if not found:
+            raise KeyError(pagerduty_id)
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys(i for index in self._indexes for i in index))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class Excluding(Mapping[str, RotationOnCall]):
+    """A mapping without one key, without copying it (the mapping is never changed)."""
+
+    def __init__(self, mapping: Mapping[str, RotationOnCall], left_out: str | None) -> None:
+        self._mapping = mapping
+        self._left_out = left_out
+
+    def __getitem__(self, key: str) -> RotationOnCall:
+        if key == self._left_out:
+            raise KeyError(key)
+        return self._mapping[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self._mapping if k != self._left_out)
+
+    def __len__(self) -> int:
+        return len(self._mapping) - (self._left_out in self._mapping)
 
 
 def on_call_fingerprint(refs: References, people: Iterable[str]) -> Hashable:

@@ -21,11 +21,11 @@ from oncall_operator.handlers.glue import (
     ON_CALL_LEDGER,
     REFERENCE_CHANGES,
     SETTINGS,
+    SHARED_REFERENCES,
     delete_object,
     due_because,
     due_by_time,
     reconcile_object,
-    references_in,
 )
 from oncall_operator.handlers.indexes import CLAIM_INDEXES
 from oncall_operator.pagerduty import PagerDutyClient
@@ -76,7 +76,7 @@ def register(kind: KindHandlers) -> None:
         namespace = body.metadata.namespace or ""
         # A rotation's own on-call time is its own to compute, never a reason to run again.
         own = f"{namespace}/{body.metadata.name}" if kind.kind == "Rotation" else None
-        return references_in(
+        return SHARED_REFERENCES.resolve(
             namespace,
             indexes["team_index"],
             indexes["rotation_index"],
