@@ -156,11 +156,11 @@ def test_many_teams_are_read_in_lists_and_a_second_round_reads_nothing(
             for i, o in enumerate(rotations)
         ]
 
-    # Writing a team's schedule may have changed its members (PagerDuty's Advanced Permissions
-    # add the schedule's users): the next reconcile of each team reads them once.
+    # Writing a team's schedule may change its members (PagerDuty's Advanced Permissions add the
+    # schedule's users), but every user of these schedules is a member already: nothing to read.
     emulator.clear_requests()
     assert [o.status for o in round_again()] == [o.status for o in teams + rotations]
-    assert reads(emulator)["/teams/{id}/members"] == 5
+    assert reads(emulator)["/teams/{id}/members"] == 0
     emulator.clear_requests()
     assert [o.status for o in round_again()] == [o.status for o in teams + rotations]
     assert writes(emulator) == []
@@ -585,3 +585,28 @@ def _at(text: str) -> Any:
     import datetime as dt
 
     return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def test_a_schedule_naming_someone_outside_its_team_makes_the_team_read_again(
+    cached: CachingPagerDutyClient, emulator: EmulatorServer
+) -> None:
+    """NOTES.md "Side effects": PagerDuty adds a schedule's users to its teams by itself."""
+    team = reconcile_team(cached, meta("OnCallTeam", "t0"), TEAM, {}, NOW)
+    refs = team_refs("t0", team)
+    outsider = {
+        **ROTATION,
+        "layers": [
+            {
+                **ROTATION["layers"][0],
+                "participants": {"emails": ["ana@example.com", "dee@example.com"]},
+            }
+        ],
+    }
+    emulator.clear_requests()
+    assert reconcile_rotation(cached, meta("Rotation", "r0"), outsider, {}, refs, NOW).ready
+    again = reconcile_team(cached, meta("OnCallTeam", "t0"), TEAM, team.status, NOW)
+    assert again.ready and reads(emulator)["/teams/{id}/members"] == 1
+    dee = cached.find_user_by_email("dee@example.com")
+    assert dee is not None
+    members = cached.list_team_members(team.status["pagerduty"]["id"])
+    assert dee["id"] in {m["user"]["id"] for m in members}  # the one PagerDuty added

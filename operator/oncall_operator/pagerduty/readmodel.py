@@ -747,10 +747,40 @@ class CachingPagerDutyClient(PagerDutyClient):
         snapshot.put(_without_rendering(written))
         if snapshot is not self.teams:
             # PagerDuty may add a schedule's or a policy's users to its teams by itself (Advanced
-            # Permissions, NOTES.md "Side effects"): what is cached of their members may be old.
-            for team in written.get("teams") or []:
-                self._forget_members(str(team.get("id")))
+            # Permissions, NOTES.md "Side effects"): what is cached of their members may be old,
+            # unless every one of those users is a member already (nobody to add).
+            named = self._users_named_by(written, snapshot)
+            for team_id in _team_ids(written):
+                if named is None or not named <= self._cached_member_ids(team_id):
+                    self._forget_members(team_id)
         return written
+
+    def _users_named_by(self, written: JSON, snapshot: Snapshot) -> set[str] | None:
+        """The users PagerDuty may add to the teams of a written schedule (its layers' users) or
+        policy (the users it targets and those of the schedules it targets); None when unknown."""
+        if snapshot is self.schedules:
+            return {
+                _user_id(u)
+                for layer in written.get("schedule_layers") or []
+                for u in layer.get("users") or []
+            } | {str(u.get("id")) for u in written.get("users") or []}
+        named: set[str] = set()
+        for rule in written.get("escalation_rules") or []:
+            for target in rule.get("targets") or []:
+                kind, target_id = str(target.get("type") or ""), str(target.get("id") or "")
+                if kind.startswith("user"):
+                    named.add(target_id)
+                    continue
+                schedule = self.schedules.get(target_id)
+                if schedule is None:
+                    return None
+                named |= self._users_named_by(schedule, self.schedules) or set()
+        return named
+
+    def _cached_member_ids(self, team_id: str) -> set[str]:
+        with self._cache_lock:
+            cached = self._members.get(team_id)
+        return {_user_id(m) for m in cached[1]} if cached is not None else set()
 
     def _deleted(self, snapshot: Snapshot, object_id: str, delete: Callable[[str], None]) -> None:
         try:
