@@ -556,9 +556,10 @@ def test_shared_references_copy_the_referents_once_per_settled_change() -> None:
 
     teams["a"] = [TeamInfo("t0", {}, "PT00000", False)]
     changes.changed()
-    now[0] += 1  # kopf may not have stored the change yet: copied, but not shared
-    assert not resolve().teams["t0"].ready
-    assert resolve().teams is not resolve().teams
+    now[0] += 1  # kopf may not have stored the change yet: shared only until it settles
+    unsettled = resolve()
+    assert not unsettled.teams["t0"].ready and resolve().teams is unsettled.teams
     now[0] += 3
     settled = resolve()
+    assert settled.teams is not unsettled.teams  # made again once settled
     assert not settled.teams["t0"].ready and resolve().teams is settled.teams

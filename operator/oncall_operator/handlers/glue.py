@@ -122,10 +122,13 @@ class SharedReferences:
 
     def __init__(self, changes: ReferenceChanges) -> None:
         self.changes = changes
-        # namespace -> (version, teams, rotations, on-call ledger); what is shared is never changed
+        # namespace -> (version, settled when made, teams, rotations, on-call ledger); what is
+        # shared is never changed
         self._copies: dict[
             str,
-            tuple[int, dict[str, TeamInfo], dict[str, RotationInfo], dict[str, RotationOnCall]],
+            tuple[
+                int, bool, dict[str, TeamInfo], dict[str, RotationInfo], dict[str, RotationOnCall]
+            ],
         ] = {}
 
     def resolve(
@@ -140,14 +143,15 @@ class SharedReferences:
         version = self.changes.version
         settled = self.changes.settled()
         copied = self._copies.get(namespace)
-        if copied is not None and copied[0] == version:
-            _, teams, rotations, ledger = copied
+        # A copy made before the last change settled may predate kopf storing it: it serves only
+        # until then, and the first look after makes a fresh one.
+        if copied is not None and copied[0] == version and (copied[1] or not settled):
+            _, _, teams, rotations, ledger = copied
         else:
             teams = {info.name: info for info in team_index.get(namespace, [])}
             rotations = {info.name: info for info in rotation_index.get(namespace, [])}
             ledger = dict(on_call)
-            if settled:  # kopf has stored what the last change indexed: safe to share
-                self._copies[namespace] = (version, teams, rotations, ledger)
+            self._copies[namespace] = (version, settled, teams, rotations, ledger)
         return References(
             teams=teams,
             rotations=rotations,
