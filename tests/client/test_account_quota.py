@@ -74,10 +74,25 @@ def test_an_overtaken_answer_does_not_raise_the_allowance() -> None:
     quota.finish(succeeded=True, remaining=2, reset_seconds=10)
     quota.start()
     quota.start()
-    quota.finish(succeeded=True, remaining=0, reset_seconds=10)  # the later one, answered first
-    quota.finish(succeeded=True, remaining=1, reset_seconds=10)
+    quota.finish(succeeded=True, remaining=1, reset_seconds=10)  # with the other still on its way
+    quota.finish(succeeded=True, remaining=0, reset_seconds=10)
     quota.start()
     assert clock.sleeps == [10.0]
+
+
+def test_an_allowance_spent_while_more_remain_asks_again_at_once() -> None:
+    clock = FakeClock()
+    quota = AccountQuota(clock=clock, sleep=clock.sleep)
+    quota.start()
+    quota.finish(succeeded=True, remaining=1, reset_seconds=50)
+    quota.start()
+    quota.finish(succeeded=True, remaining=900, reset_seconds=50)  # the window moved on
+    quota.start()  # the allowance (1, spent) asks again at once rather than in 50 s
+    assert clock.sleeps == []
+    quota.finish(succeeded=True, remaining=899, reset_seconds=50)
+    for _ in range(100):
+        quota.start()
+    assert clock.sleeps == []
 
 
 def test_a_429_holds_every_thread_even_those_already_waiting() -> None:

@@ -70,8 +70,10 @@ class AccountQuota:
     - a 429 holds every thread until its reset, threads already waiting included;
     - when no answer has said how many remain (at start, after a reset), one request goes at a
       time: its answer tells the rest how many may follow;
-    - an answer's remaining, less the requests still in flight, is how many more may start;
-      when none may, threads wait for the answers in flight, then for the last reset.
+    - an answer's remaining, less the requests still in flight, is how many more may start
+      (never more than an earlier answer allowed: answers may come out of order); when none
+      may, threads wait for the answers in flight, then ask again with one request, after the
+      last answer's reset if it said none remained.
 
     A request is only ever sent when PagerDuty's latest word allows it, so no request of this
     client reaches PagerDuty before a reset it was told. Answers without the headers (a proxy's
@@ -91,6 +93,7 @@ class AccountQuota:
         self._in_flight = 0
         self._hold_until = float("-inf")  # a 429's reset: nothing starts before it
         self._next_reset: float | None = None  # when the latest answer said the window moves on
+        self._last_remaining: int | None = None  # what the latest answer said remained
 
     def start(self) -> float:
         """Wait until a request may go and count it in flight; returns the seconds slept for a
@@ -131,6 +134,7 @@ class AccountQuota:
                 fresh = float(remaining - self._in_flight)
                 # An answer overtaken by a later one may say more remain than do: keep the least.
                 self._allowance = fresh if self._allowance is None else min(self._allowance, fresh)
+                self._last_remaining = remaining
                 if reset_seconds is not None:
                     self._next_reset = now + reset_seconds
             elif succeeded and self._allowance is None:
@@ -147,9 +151,11 @@ class AccountQuota:
             return None
         if self._in_flight:
             return 0.0
-        # Spent, nothing in flight: after the reset the latest answer gave, ask again.
+        # Spent, nothing in flight: ask again, after the reset the latest answer gave if it said
+        # nothing remained (else the window moved on meanwhile: it may say more remain now).
         self._allowance = None
-        if self._next_reset is not None and self._next_reset > now:
+        spent = self._last_remaining is not None and self._last_remaining <= 0
+        if spent and self._next_reset is not None and self._next_reset > now:
             self._hold_until = self._next_reset
             return self._hold_until - now
         return None
