@@ -144,6 +144,11 @@ def test_drift_by_hand_is_corrected(client: PagerDutyClient) -> None:
     client.update_escalation_policy(policy_id, by_hand)
     second = reconcile_escalation_policy(client, META, SPEC, first.status, refs, NOW)
     assert event_reasons(second) == ["DriftCorrected"]
+    assert second.events[0].message == (
+        f"PagerDuty escalation policy {policy_id} was changed by hand in PagerDuty; set it back "
+        "to the spec: num_loops: PagerDuty has 0, the spec wants 2; escalation rules differ: "
+        "PagerDuty has 1, the spec wants 2."
+    )
     policy = client.get_escalation_policy(policy_id)
     assert policy["num_loops"] == 2
     assert len(policy["escalation_rules"]) == 2

@@ -184,7 +184,10 @@ def test_drift_by_hand_is_corrected(client: PagerDutyClient) -> None:
 
     second = reconcile_rotation(client, META, SPEC, first.status, refs, NOW)
     assert event_reasons(second) == ["DriftCorrected"]
-    assert "primary" in second.events[0].message
+    assert second.events[0].message == (
+        f"PagerDuty schedule {schedule_id} was changed by hand in PagerDuty; set it back to the "
+        "spec: layers differ: PagerDuty has [primary], the spec wants [primary, primary]."
+    )  # the layer's change takes effect at its next handoff (NextHandoff): a second layer then
     layers = active_layers(client, schedule_id)
     assert [[u["user"]["id"] for u in layer["users"]] for layer in layers][-1] == user_ids(
         client, "ana", "bo", "cy"

@@ -144,19 +144,28 @@ def _rules_with(index: int, **changes: Any) -> list[dict[str, Any]]:
         pytest.param(_stored(), [], id="as stored: read-only fields and object types ignored"),
         pytest.param(
             _stored(name="X", description="hand edit"),
-            ["name differs", "description differs"],
+            ['name: PagerDuty has "X", the spec wants "Product alerts"', "description differs"],
             id="text",
         ),
-        pytest.param(_stored(num_loops=0), ["num_loops differs"], id="repeat"),
+        pytest.param(
+            _stored(num_loops=0), ["num_loops: PagerDuty has 0, the spec wants 2"], id="repeat"
+        ),
         pytest.param(
             _stored(on_call_handoff_notifications="if_has_services"),
-            ["on_call_handoff_notifications differs"],
+            [
+                'on_call_handoff_notifications: PagerDuty has "if_has_services", '
+                'the spec wants "always"'
+            ],
             id="handoff notifications",
         ),
-        pytest.param(_stored(teams=[]), ["teams differs"], id="team removed in the UI"),
+        pytest.param(
+            _stored(teams=[]),
+            ["teams: PagerDuty has [], the spec wants [PTEAM]"],
+            id="team removed in the UI",
+        ),
         pytest.param(
             _stored(escalation_rules=_rules_with(1, escalation_delay_in_minutes=10)),
-            ["rule 2: escalation delay differs"],
+            ["rule 2: escalation delay: PagerDuty has 10 min, the spec wants 30 min"],
             id="delay",
         ),
         pytest.param(
@@ -169,7 +178,10 @@ def _rules_with(index: int, **changes: Any) -> list[dict[str, Any]]:
                     ],
                 )
             ),
-            ["rule 1: targets differ"],
+            [
+                "rule 1: targets: PagerDuty has [schedule PS2, schedule PS1], "
+                "the spec wants [schedule PS1, schedule PS2]"
+            ],
             id="target order matters",
         ),
         pytest.param(
@@ -178,7 +190,10 @@ def _rules_with(index: int, **changes: Any) -> list[dict[str, Any]]:
                     1, targets=[{"id": "PCTO", "type": "schedule_reference"}]
                 )
             ),
-            ["rule 2: targets differ"],
+            [
+                "rule 2: targets: PagerDuty has [schedule PCTO], "
+                "the spec wants [schedule PS3, user PCTO]"
+            ],
             id="target type",
         ),
         pytest.param(
@@ -197,3 +212,14 @@ def test_missing_handoff_setting_means_pagerduty_default() -> None:
     existing = _stored()
     del existing["on_call_handoff_notifications"]
     assert escalation_policy_drift(existing, desired) == []
+
+
+def test_drift_names_user_targets_by_the_emails_given() -> None:
+    existing = _stored(
+        escalation_rules=_rules_with(1, targets=[{"id": "PHAND", "type": "user_reference"}])
+    )
+    drift = escalation_policy_drift(existing, DOC, {"PHAND": "hand@example.com"})
+    assert drift == [
+        "rule 2: targets: PagerDuty has [user hand@example.com], "
+        "the spec wants [schedule PS3, user PCTO]"
+    ]

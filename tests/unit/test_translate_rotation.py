@@ -189,7 +189,9 @@ def test_immediately_edit_updates_the_layer_in_place_from_now() -> None:
         "users": users("PCY", "PDI"),
         "restrictions": [],
     }
-    assert schedule_drift(STORED, doc, later) == ["layer secondary: users differ"]
+    assert schedule_drift(STORED, doc, later) == [
+        "layer secondary: users: PagerDuty has [PCY], the spec wants [PCY, PDI]"
+    ]
 
 
 def _next_handoff_edit() -> dict[str, Any]:
@@ -275,7 +277,9 @@ def test_second_edit_before_the_handoff_updates_the_pending_layer() -> None:
     ]
     assert layers[0]["users"] == users("PANA", "PBO")
     assert layers[1]["users"] == users("PDI", "PANA")
-    assert schedule_drift(PENDING, doc, now) == ["layer primary: users differ"]
+    assert schedule_drift(PENDING, doc, now) == [
+        "layer primary: users: PagerDuty has [PANA, PBO, PDI], the spec wants [PDI, PANA]"
+    ]
 
 
 def test_immediately_edit_while_a_change_is_pending_ends_the_old_layer_now() -> None:
@@ -312,7 +316,9 @@ def test_handoff_edit_is_a_content_change() -> None:
 def test_coverage_edit_changes_restrictions_in_drift() -> None:
     doc = schedule_doc(IDENTITY, spec("Immediately", coverage="Always"), USERS, STORED, NOW, None)
     assert doc["schedule_layers"][0]["restrictions"] == []
-    assert schedule_drift(STORED, doc, NOW) == ["layer primary: restrictions differ"]
+    assert schedule_drift(STORED, doc, NOW) == [
+        "layer primary: restrictions: PagerDuty has 5 restrictions, the spec wants 0 restrictions"
+    ]
 
 
 def test_removed_layer_is_sent_with_end_now() -> None:
@@ -380,12 +386,12 @@ def _with_layer(schedule: dict[str, Any], index: int, **fields: Any) -> dict[str
         ),
         pytest.param(
             _with_layer(STORED, 1, start="2026-12-01T00:00:00Z"),
-            ["layer secondary: start differs"],
+            ["layer secondary: start: PagerDuty has 2026-12-01T00:00:00Z, the spec wants none"],
             id="a future start matters",
         ),
         pytest.param(
             _with_layer(STORED, 1, end="2026-12-01T00:00:00Z"),
-            ["layer secondary: end differs"],
+            ["layer secondary: end: PagerDuty has 2026-12-01T00:00:00Z, the spec wants none"],
             id="a future end matters",
         ),
         pytest.param(
@@ -395,22 +401,28 @@ def _with_layer(schedule: dict[str, Any], index: int, **fields: Any) -> dict[str
         ),
         pytest.param(
             _with_layer(STORED, 0, users=users("PBO", "PANA")),
-            ["layer primary: users differ"],
+            ["layer primary: users: PagerDuty has [PBO, PANA], the spec wants [PANA, PBO]"],
             id="user order matters",
         ),
         pytest.param(
             _with_layer(STORED, 0, rotation_turn_length_seconds=86400),
-            ["layer primary: turn length differs"],
+            ["layer primary: turn length: PagerDuty has 86400 s, the spec wants 604800 s"],
             id="turn length",
         ),
         pytest.param(
             _with_layer(STORED, 0, rotation_virtual_start="2026-01-05T08:00:00Z"),
-            ["layer primary: rotation virtual start differs"],
+            [
+                "layer primary: rotation virtual start: PagerDuty has 2026-01-05T08:00:00Z, "
+                "the spec wants 2026-01-05T09:00:00Z"
+            ],
             id="virtual start",
         ),
         pytest.param(
             _with_layer(STORED, 0, restrictions=OOH[:4]),
-            ["layer primary: restrictions differ"],
+            [
+                "layer primary: restrictions: PagerDuty has 4 restrictions, "
+                "the spec wants 5 restrictions"
+            ],
             id="restrictions",
         ),
         pytest.param(
@@ -425,12 +437,19 @@ def _with_layer(schedule: dict[str, Any], index: int, **fields: Any) -> dict[str
                     }
                 ],
             ),
-            ["layer secondary: restrictions differ"],
+            [
+                "layer secondary: restrictions: PagerDuty has 1 restriction, "
+                "the spec wants 0 restrictions"
+            ],
             id="a restriction added in the UI",
         ),
         pytest.param(
             {**STORED, "name": "Renamed", "time_zone": "UTC", "description": "hand edit"},
-            ["name differs", "description differs", "time_zone differs"],
+            [
+                'name: PagerDuty has "Renamed", the spec wants "Out-of-hours weekly"',
+                "description differs",  # the spec's carries the managed line: too long to quote
+                'time_zone: PagerDuty has "UTC", the spec wants "Europe/Dublin"',
+            ],
             id="schedule fields",
         ),
         pytest.param(
@@ -438,7 +457,11 @@ def _with_layer(schedule: dict[str, Any], index: int, **fields: Any) -> dict[str
             [],
             id="team reference read back as a team",
         ),
-        pytest.param({**STORED, "teams": []}, ["teams differ"], id="team dropped"),
+        pytest.param(
+            {**STORED, "teams": []},
+            ["teams: PagerDuty has [], the spec wants [PTEAM]"],
+            id="team dropped",
+        ),
         pytest.param(
             {**STORED, "schedule_layers": list(reversed(STORED["schedule_layers"]))},
             [
@@ -567,4 +590,25 @@ def test_a_layer_added_to_the_spec_starts_now_after_the_others() -> None:
         ("PL1", "primary", "2026-11-25T12:00:00Z"),
         ("PL2", "secondary", "2026-11-25T12:00:00Z"),
         (None, "tertiary", "2026-11-25T12:00:00+00:00"),
+    ]
+
+
+def test_drift_names_users_by_the_emails_given_and_the_rest_by_id() -> None:
+    """A DriftCorrected Event says who PagerDuty had and who the spec wants, by email where known
+    (someone added by hand in PagerDuty included, through the user directory)."""
+    drift = schedule_drift(
+        _with_layer(STORED, 0, users=users("PBO", "PANA")),
+        CREATED,
+        NOW,
+        {"PBO": "bo@example.com", "PANA": "ana@example.com"},
+    )
+    assert drift == [
+        "layer primary: users: PagerDuty has [bo@example.com, ana@example.com], "
+        "the spec wants [ana@example.com, bo@example.com]"
+    ]
+    only_one = schedule_drift(
+        _with_layer(STORED, 0, users=users("PBO", "PANA")), CREATED, NOW, {"PBO": "bo@x.com"}
+    )
+    assert only_one == [
+        "layer primary: users: PagerDuty has [bo@x.com, PANA], the spec wants [PANA, bo@x.com]"
     ]

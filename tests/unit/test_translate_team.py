@@ -94,7 +94,10 @@ def test_team_doc_name_defaults_to_metadata_name() -> None:
             },
             [],
         ),
-        ({"name": "renamed", "description": LINE}, ["name differs"]),
+        (
+            {"name": "renamed", "description": LINE},
+            ['name: PagerDuty has "renamed", the spec wants "out-of-hours"'],
+        ),
         ({"name": "out-of-hours", "description": None}, ["description differs"]),
     ],
     ids=["read-only fields ignored", "name", "description"],

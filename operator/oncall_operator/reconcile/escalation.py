@@ -22,7 +22,7 @@ from oncall_operator.reconcile.errors import AdoptionFailed
 from oncall_operator.reconcile.model import Event, ObjectMeta, Outcome, References
 from oncall_operator.reconcile.references import references_of
 from oncall_operator.reconcile.status import StatusDraft, begin, listed
-from oncall_operator.reconcile.users import resolve_emails
+from oncall_operator.reconcile.users import emails_of, resolve_emails
 from oncall_operator.translate import escalation as translate_escalation
 from oncall_operator.translate.identity import ObjectIdentity
 
@@ -136,7 +136,15 @@ def _sync(
     else:
         policy = existing
         drift = translate_escalation.escalation_policy_drift(existing, desired)
-        if drift:
+        if drift:  # said again with user targets by their emails
+            user_targets = [
+                str(target.get("id"))
+                for rule in existing.get("escalation_rules") or []
+                for target in rule.get("targets") or []
+                if str(target.get("type", "")).startswith("user")
+            ]
+            names = emails_of(client, user_targets, resolved.emails_by_user_id)
+            drift = translate_escalation.escalation_policy_drift(existing, desired, names)
             doing.append("updating the PagerDuty escalation policy")
             policy = client.update_escalation_policy(str(existing["id"]), desired)
             draft.change_event(f"PagerDuty escalation policy {existing['id']}", drift)

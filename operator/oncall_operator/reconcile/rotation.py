@@ -38,7 +38,7 @@ from oncall_operator.reconcile.model import (
 from oncall_operator.reconcile.references import references_of
 from oncall_operator.reconcile.status import StatusDraft, begin, listed
 from oncall_operator.reconcile.timeoff import no_cover_message, sync_overrides
-from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
+from oncall_operator.reconcile.users import ResolvedEmails, emails_of, resolve_emails
 from oncall_operator.translate import load, terms, timeoff
 from oncall_operator.translate import rotation as translate_rotation
 from oncall_operator.translate import team as translate_team
@@ -179,7 +179,9 @@ def _sync(
     else:
         schedule = existing
         drift = translate_rotation.schedule_drift(existing, desired, now)
-        if drift:
+        if drift:  # said again with the people by their emails
+            names = emails_of(client, _layer_user_ids(existing), resolved.emails_by_user_id)
+            drift = translate_rotation.schedule_drift(existing, desired, now, names)
             doing.append("updating the PagerDuty schedule")
             schedule = client.update_schedule(str(existing["id"]), desired)
             draft.change_event(f"PagerDuty schedule {existing['id']}", drift)
@@ -255,6 +257,14 @@ def _sync(
     policy = team.spec.policy if team.spec else None
     people = {e.person for e in own}
     set_sustainable(draft, policy, {own_key: own, **elsewhere}, people, since, until)
+
+
+def _layer_user_ids(schedule: Mapping[str, Any]) -> list[str]:
+    return [
+        str(entry["user"]["id"])
+        for layer in schedule.get("schedule_layers") or []
+        for entry in layer.get("users") or []
+    ]
 
 
 def _emails_of_everyone_on_call(

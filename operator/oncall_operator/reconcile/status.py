@@ -72,10 +72,16 @@ class StatusDraft:
         )
 
     def change_event(self, what: str, differences: list[str]) -> None:
-        """Updated when the spec changed; DriftCorrected when someone edited PagerDuty by hand."""
+        """Updated when the spec changed; DriftCorrected when PagerDuty, which matched this
+        generation of the spec before, was edited by hand since: the message says what changed
+        (one line of translate.drift per difference)."""
         details = "; ".join(differences)
         if self.spec_already_applied():
-            self.event("DriftCorrected", f"Set {what} back to the spec: {details}.")
+            self.event(
+                "DriftCorrected",
+                f"{what[:1].upper()}{what[1:]} was changed by hand in PagerDuty; set it back to "
+                f"the spec: {details}.",
+            )
         else:
             self.event("Updated", f"Updated {what}: {details}.")
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from oncall_operator.pagerduty import PagerDutyClient
+from oncall_operator.pagerduty.errors import PagerDutyError
 
 
 @dataclass(frozen=True)
@@ -34,3 +35,22 @@ def resolve_emails(client: PagerDutyClient, emails: Iterable[str]) -> ResolvedEm
         else:
             user_ids[key] = str(user["id"])
     return ResolvedEmails(user_ids=user_ids, unknown=unknown)
+
+
+def emails_of(
+    client: PagerDutyClient, user_ids: Iterable[str], known: Mapping[str, str]
+) -> dict[str, str]:
+    """PagerDuty user id -> email for `user_ids` (someone a person added by hand included), from
+    `known` first and the user directory after; an id PagerDuty cannot name stays out (it is then
+    shown as the id)."""
+    emails = dict(known)
+    for user_id in user_ids:
+        if user_id in emails:
+            continue
+        try:
+            email = client.get_user(user_id).get("email")
+        except PagerDutyError:
+            continue
+        if email:
+            emails[user_id] = str(email)
+    return emails

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from oncall_operator.api import EscalationPolicySpec, HandoffNotifications
+from oncall_operator.translate.drift import difference, text_difference
 from oncall_operator.translate.identity import ObjectIdentity, managed_description
 
 _HANDOFF_NOTIFICATIONS = {
@@ -83,11 +84,24 @@ def _normal_form(policy: Mapping[str, Any]) -> dict[str, object]:
     }
 
 
-def escalation_policy_drift(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
+def escalation_policy_drift(
+    existing: Mapping[str, Any],
+    desired: Mapping[str, Any],
+    names: Mapping[str, str] | None = None,
+) -> list[str]:
     """[] when PagerDuty's policy matches the desired one on what the spec owns; else one
-    readable line per difference (rule ids, services and read-only fields ignored)."""
+    readable line per difference, saying what PagerDuty has and what the spec wants
+    (translate.drift; a user target by the email `names` gives for its id). Rule ids, services
+    and read-only fields are ignored."""
+    names = names or {}
     have, want = _normal_form(existing), _normal_form(desired)
-    lines = [f"{field} differs" for field in want if have[field] != want[field]]
+    lines = [
+        text_difference(field, str(have[field]), str(want[field]))
+        if isinstance(want[field], str)
+        else difference(field, have[field], want[field])
+        for field in want
+        if have[field] != want[field]
+    ]
     have_rules, want_rules = _rules(existing), _rules(desired)
     if len(have_rules) != len(want_rules):
         lines.append(
@@ -97,7 +111,26 @@ def escalation_policy_drift(existing: Mapping[str, Any], desired: Mapping[str, A
         return lines
     for index, (got, wanted) in enumerate(zip(have_rules, want_rules, strict=True)):
         if got[0] != wanted[0]:
-            lines.append(f"rule {index + 1}: escalation delay differs")
+            lines.append(
+                difference(
+                    f"rule {index + 1}: escalation delay", f"{got[0]} min", f"{wanted[0]} min"
+                )
+            )
         if got[1] != wanted[1]:
-            lines.append(f"rule {index + 1}: targets differ")
+            lines.append(
+                difference(
+                    f"rule {index + 1}: targets",
+                    _targets(got[1], names),
+                    _targets(wanted[1], names),
+                )
+            )
     return lines
+
+
+def _targets(targets: tuple[tuple[str, str], ...], names: Mapping[str, str]) -> str:
+    """`[schedule PS1, user a@example.com]`."""
+    shown = [
+        f"{kind.removesuffix('_reference')} {names.get(target_id, target_id)}"
+        for kind, target_id in targets
+    ]
+    return "[" + ", ".join(shown) + "]"

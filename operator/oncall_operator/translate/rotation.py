@@ -20,6 +20,7 @@ from oncall_operator.api import (
     OnCallTeamSpec,
     RotationSpec,
 )
+from oncall_operator.translate.drift import difference, people, text_difference
 from oncall_operator.translate.identity import ObjectIdentity, managed_description
 from oncall_operator.translate.restrictions import layer_restrictions
 from oncall_operator.translate.timemath import (
@@ -165,20 +166,26 @@ def _team_ids(schedule: Mapping[str, Any]) -> set[str]:
 
 
 def schedule_drift(
-    existing: Mapping[str, Any], desired: Mapping[str, Any], now: dt.datetime
+    existing: Mapping[str, Any],
+    desired: Mapping[str, Any],
+    now: dt.datetime,
+    names: Mapping[str, str] | None = None,
 ) -> list[str]:
     """[] when PagerDuty's schedule matches the desired one in normal form; else one line per
-    difference. Ended layers, layer `start` (unless in the future), ids and read-only fields
-    are ignored; times compare as instants and restrictions as a set. Teams are compared only
-    when the desired schedule names one (a schedule without teamRef leaves them alone)."""
+    difference, saying what PagerDuty has and what the spec wants (translate.drift; users by the
+    email `names` gives for their PagerDuty id). Ended layers, layer `start` (unless in the
+    future), ids and read-only fields are ignored; times compare as instants and restrictions as
+    a set. Teams are compared only when the desired schedule names one (a schedule without
+    teamRef leaves them alone)."""
     require_aware(now, "now")
+    names = names or {}
     lines = [
-        f"{field} differs"
+        text_difference(field, str(existing.get(field) or ""), str(desired.get(field) or ""))
         for field in ("name", "description", "time_zone")
         if (existing.get(field) or "") != (desired.get(field) or "")
     ]
     if "teams" in desired and _team_ids(existing) != _team_ids(desired):
-        lines.append("teams differ")
+        lines.append(difference("teams", sorted(_team_ids(existing)), sorted(_team_ids(desired))))
     have, want = _active_forms(existing, now), _active_forms(desired, now)
     if [f.name for f in have] != [f.name for f in want]:
         lines.append(
@@ -187,17 +194,48 @@ def schedule_drift(
         )
         return lines
     for got, wanted in zip(have, want, strict=True):
-        for what, attribute in (
-            ("users differ", "users"),
-            ("rotation virtual start differs", "virtual_start"),
-            ("turn length differs", "turn_seconds"),
-            ("restrictions differ", "restrictions"),
-            ("end differs", "end"),
-            ("start differs", "future_start"),
-        ):
-            if getattr(got, attribute) != getattr(wanted, attribute):
-                lines.append(f"layer {wanted.name}: {what}")
+        what = f"layer {wanted.name}"
+        if got.users != wanted.users:
+            lines.append(
+                difference(f"{what}: users", people(got.users, names), people(wanted.users, names))
+            )
+        if got.virtual_start != wanted.virtual_start:
+            lines.append(
+                difference(
+                    f"{what}: rotation virtual start",
+                    rfc3339(got.virtual_start),
+                    rfc3339(wanted.virtual_start),
+                )
+            )
+        if got.turn_seconds != wanted.turn_seconds:
+            lines.append(
+                difference(
+                    f"{what}: turn length", f"{got.turn_seconds} s", f"{wanted.turn_seconds} s"
+                )
+            )
+        if got.restrictions != wanted.restrictions:
+            lines.append(
+                difference(
+                    f"{what}: restrictions",
+                    _restrictions_count(got.restrictions),
+                    _restrictions_count(wanted.restrictions),
+                )
+                if len(got.restrictions) != len(wanted.restrictions)
+                else f"{what}: restrictions differ"
+            )
+        for label, attribute in (("end", "end"), ("start", "future_start")):
+            have_at, want_at = getattr(got, attribute), getattr(wanted, attribute)
+            if have_at != want_at:
+                lines.append(difference(f"{what}: {label}", _instant(have_at), _instant(want_at)))
     return lines
+
+
+def _restrictions_count(restrictions: frozenset[tuple[str, int, int, int]]) -> str:
+    return f"{len(restrictions)} restriction{'' if len(restrictions) == 1 else 's'}"
+
+
+def _instant(moment: dt.datetime | None) -> str | None:
+    return None if moment is None else rfc3339(moment)
 
 
 # --- the desired document ------------------------------------------------------------------

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from oncall_operator.api import Member, OnCallTeamSpec, TeamRole
+from oncall_operator.translate.drift import text_difference
 from oncall_operator.translate.identity import ObjectIdentity, managed_description
 from oncall_operator.translate.timemath import localise
 
@@ -22,9 +23,10 @@ def team_doc(identity: ObjectIdentity, spec: OnCallTeamSpec) -> dict[str, Any]:
 
 
 def team_drift(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> list[str]:
-    """One line per field the spec owns (name, description) that PagerDuty's copy differs in."""
+    """One line per field the spec owns (name, description) that PagerDuty's copy differs in,
+    saying what PagerDuty has and what the spec wants (translate.drift)."""
     return [
-        f"{name} differs"
+        text_difference(name, str(existing.get(name) or ""), str(desired.get(name) or ""))
         for name in ("name", "description")
         if (existing.get(name) or "") != (desired.get(name) or "")
     ]
