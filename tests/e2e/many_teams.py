@@ -1,0 +1,50 @@
+"""Many teams of the bench's shape (testbed/oncall_testbed/bench.py: an OnCallTeam of 7
+members, a BusinessHours and an OutOfHours weekly Rotation fed by it, an EscalationPolicy with two
+rules), staffed from examples/users.yaml so that the e2e emulator already knows every member,
+and named after the test's namespace in PagerDuty (names stay apart from other tests')."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from oncall_testbed import bench
+from tests.e2e import examples
+
+Manifest = dict[str, Any]
+KINDS = ("OnCallTeam", "Rotation", "EscalationPolicy")
+# The collection a kind's create is a POST to, as the emulator's request log shows it.
+CREATED_BY_POST = {
+    "OnCallTeam": "/teams",
+    "Rotation": "/schedules",
+    "EscalationPolicy": "/escalation_policies",
+}
+
+
+def teams(count: int, namespace: str) -> list[Manifest]:
+    """`count` teams, 4 objects each, in apply order (each team's objects together)."""
+    people = [user["email"] for user in examples.users()]
+    found: list[Manifest] = []
+    for team in range(count):
+        text = json.dumps(bench.manifests(team))
+        for member in range(bench.MEMBERS_PER_TEAM):
+            email = people[(team * bench.MEMBERS_PER_TEAM + member) % len(people)]
+            text = text.replace(f'"{bench.user_email(team, member)}"', json.dumps(email))
+        for manifest in json.loads(text):
+            manifest["spec"]["displayName"] = f"{namespace} {manifest['metadata']['name']}"
+            found.append(manifest)
+    return found
+
+
+def names(manifests: list[Manifest], kind: str) -> list[str]:
+    return sorted(str(m["metadata"]["name"]) for m in manifests if m["kind"] == kind)
+
+
+def create_requests(requests: list[dict[str, Any]], kind: str) -> int:
+    """How many creates of `kind` were asked of PagerDuty (whatever the answer), by the
+    emulator's request log."""
+    return sum(
+        1
+        for r in requests
+        if r["method"] == "POST" and r["path"].split("?")[0] == CREATED_BY_POST[kind]
+    )
