@@ -135,6 +135,28 @@ def test_second_reconcile_writes_nothing(client: PagerDutyClient, emulator: Emul
     assert again.events == []
 
 
+def test_policy_deleted_in_pagerduty_is_made_again_and_its_new_id_stored(
+    client: PagerDutyClient,
+) -> None:
+    refs, first = create(client)
+    old_id = first.status["pagerduty"]["id"]
+    client.delete_escalation_policy(old_id)
+    again = reconcile_escalation_policy(client, META, SPEC, first.status, refs, NOW)
+    assert again.ready
+    new_id = again.status["pagerduty"]["id"]
+    assert new_id != old_id
+    assert client.get_escalation_policy(new_id)["name"] == "Product alerts"
+    assert [(e.type, e.reason, e.message) for e in again.events] == [
+        (
+            "Warning",
+            "Recreating",
+            f"PagerDuty escalation policy {old_id} (status.pagerduty.id) was deleted in "
+            "PagerDuty, not through Git; making it again.",
+        ),
+        ("Normal", "Created", f"Created PagerDuty escalation policy {new_id} (Product alerts)."),
+    ]
+
+
 def test_drift_by_hand_is_corrected(client: PagerDutyClient) -> None:
     refs, first = create(client)
     policy_id = first.status["pagerduty"]["id"]

@@ -195,6 +195,31 @@ def test_drift_by_hand_is_corrected(client: PagerDutyClient) -> None:
     assert second.ready
 
 
+def test_schedule_deleted_in_pagerduty_is_made_again_and_its_new_id_stored(
+    client: PagerDutyClient,
+) -> None:
+    refs = team_refs(client)
+    first = create(client, refs)
+    old_id = first.status["pagerduty"]["id"]
+    client.delete_schedule(old_id)
+    again = reconcile_rotation(client, META, SPEC, first.status, refs, NOW)
+    assert again.ready
+    new_id = again.status["pagerduty"]["id"]
+    assert new_id != old_id
+    assert client.get_schedule(new_id)["name"] == "Out-of-hours weekly"
+    with pytest.raises(NotFound):
+        client.get_schedule(old_id)
+    assert [(e.type, e.reason, e.message) for e in again.events] == [
+        (
+            "Warning",
+            "Recreating",
+            f"PagerDuty schedule {old_id} (status.pagerduty.id) was deleted in PagerDuty, not "
+            "through Git; making it again.",
+        ),
+        ("Normal", "Created", f"Created PagerDuty schedule {new_id} (Out-of-hours weekly)."),
+    ]
+
+
 def test_crash_before_status_write_adopts_instead_of_duplicating(
     client: PagerDutyClient,
 ) -> None:

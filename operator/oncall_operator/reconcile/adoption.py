@@ -109,7 +109,8 @@ def _locate(
         except NotFound:
             draft.event(
                 "Recreating",
-                f"PagerDuty {kind.label} {known_id} was deleted outside Git; making it again.",
+                f"PagerDuty {kind.label} {known_id} (status.pagerduty.id) was deleted in "
+                "PagerDuty, not through Git; making it again.",
                 "Warning",
             )
             draft.status.pop("pagerduty", None)
