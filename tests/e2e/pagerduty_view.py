@@ -87,6 +87,10 @@ class PagerDutyView:
         )
         return updated
 
+    def delete(self, kind: str, id_: str) -> None:
+        """A deletion by hand, as someone in PagerDuty's UI would make it."""
+        self.client.rdelete(f"{COLLECTIONS[kind]}/{id_}")
+
     def remove_member(self, team_id: str, email: str) -> None:
         self.client.rdelete(f"teams/{team_id}/users/{self.user_id(email)}")
 
