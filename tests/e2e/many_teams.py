@@ -10,6 +10,7 @@ from typing import Any
 
 from oncall_testbed import bench
 from tests.e2e import examples
+from tests.e2e.pagerduty_view import COLLECTIONS, PagerDutyView
 
 Manifest = dict[str, Any]
 KINDS = ("OnCallTeam", "Rotation", "EscalationPolicy")
@@ -40,11 +41,24 @@ def names(manifests: list[Manifest], kind: str) -> list[str]:
     return sorted(str(m["metadata"]["name"]) for m in manifests if m["kind"] == kind)
 
 
-def create_requests(requests: list[dict[str, Any]], kind: str) -> int:
-    """How many creates of `kind` were asked of PagerDuty (whatever the answer), by the
-    emulator's request log."""
-    return sum(
-        1
+def creates(requests: list[dict[str, Any]], kind: str) -> tuple[int, int]:
+    """The creates of `kind` in the emulator's request log: (answered with a 2xx, unanswered).
+    An unanswered one (its sender was killed while PagerDuty handled it; the log has no status)
+    may or may not have made an object."""
+    posts = [
+        r
         for r in requests
         if r["method"] == "POST" and r["path"].split("?")[0] == CREATED_BY_POST[kind]
+    ]
+    answered = sum(1 for r in posts if r["status"] is not None and 200 <= r["status"] < 300)
+    return answered, sum(1 for r in posts if r["status"] is None)
+
+
+def in_pagerduty(view: PagerDutyView, kind: str, namespace: str) -> list[str]:
+    """The names of every PagerDuty object of `kind` named for `namespace`'s resources (see
+    teams()), whether or not it carries a managed marker (duplicates show up twice)."""
+    return sorted(
+        str(o["name"]).removeprefix(f"{namespace} ")
+        for o in view.client.iter_all(COLLECTIONS[kind])
+        if str(o.get("name") or "").startswith(f"{namespace} ")
     )
