@@ -186,8 +186,10 @@ def test_drift_by_hand_is_corrected(client: PagerDutyClient) -> None:
     assert event_reasons(second) == ["DriftCorrected"]
     assert second.events[0].message == (
         f"PagerDuty schedule {schedule_id} was changed by hand in PagerDuty; set it back to the "
-        "spec: layers differ: PagerDuty has [primary], the spec wants [primary, primary]."
-    )  # the layer's change takes effect at its next handoff (NextHandoff): a second layer then
+        "spec: layer primary: users: PagerDuty has [gus@example.com], the spec wants "
+        "[ana@example.com, bo@example.com, cy@example.com] from its next handoff "
+        "(2026-12-07T09:00:00Z)."
+    )  # a NextHandoff layer: who PagerDuty has on call now stays until the handoff
     layers = active_layers(client, schedule_id)
     assert [[u["user"]["id"] for u in layer["users"]] for layer in layers][-1] == user_ids(
         client, "ana", "bo", "cy"

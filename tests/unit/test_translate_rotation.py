@@ -223,8 +223,8 @@ def test_next_handoff_edit_ends_the_old_layer_and_starts_a_new_one_at_the_handof
     }
     assert [layer.get("id") for layer in layers] == ["PL1", None, "PL2"]
     assert schedule_drift(STORED, _next_handoff_edit(), NOW) == [
-        "layers differ: PagerDuty has [primary, secondary], the spec wants "
-        "[primary, primary, secondary]"
+        "layer primary: users: PagerDuty has [PANA, PBO], the spec wants [PANA, PBO, PDI] "
+        "from its next handoff (2026-11-30T09:00:00Z)"
     ]
 
 

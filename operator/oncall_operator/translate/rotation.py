@@ -188,45 +188,95 @@ def schedule_drift(
         lines.append(difference("teams", sorted(_team_ids(existing)), sorted(_team_ids(desired))))
     have, want = _active_forms(existing, now), _active_forms(desired, now)
     if [f.name for f in have] != [f.name for f in want]:
-        lines.append(
-            f"layers differ: PagerDuty has [{', '.join(f.name for f in have)}], "
-            f"the spec wants [{', '.join(f.name for f in want)}]"
+        at_handoff = _changes_at_handoff(have, want, names)
+        lines.extend(
+            at_handoff
+            if at_handoff is not None
+            else [
+                f"layers differ: PagerDuty has [{', '.join(f.name for f in have)}], "
+                f"the spec wants [{', '.join(f.name for f in want)}]"
+            ]
         )
         return lines
     for got, wanted in zip(have, want, strict=True):
-        what = f"layer {wanted.name}"
-        if got.users != wanted.users:
-            lines.append(
-                difference(f"{what}: users", people(got.users, names), people(wanted.users, names))
+        lines.extend(_layer_differences(f"layer {wanted.name}", got, wanted, names))
+    return lines
+
+
+def _layer_differences(
+    what: str, got: LayerForm, wanted: LayerForm, names: Mapping[str, str], *, times: bool = True
+) -> list[str]:
+    """One line per difference of one layer; its end and future start too when `times`."""
+    lines = []
+    if got.users != wanted.users:
+        lines.append(
+            difference(f"{what}: users", people(got.users, names), people(wanted.users, names))
+        )
+    if got.virtual_start != wanted.virtual_start:
+        lines.append(
+            difference(
+                f"{what}: rotation virtual start",
+                rfc3339(got.virtual_start),
+                rfc3339(wanted.virtual_start),
             )
-        if got.virtual_start != wanted.virtual_start:
-            lines.append(
-                difference(
-                    f"{what}: rotation virtual start",
-                    rfc3339(got.virtual_start),
-                    rfc3339(wanted.virtual_start),
-                )
+        )
+    if got.turn_seconds != wanted.turn_seconds:
+        lines.append(
+            difference(f"{what}: turn length", f"{got.turn_seconds} s", f"{wanted.turn_seconds} s")
+        )
+    if got.restrictions != wanted.restrictions:
+        lines.append(
+            difference(
+                f"{what}: restrictions",
+                _restrictions_count(got.restrictions),
+                _restrictions_count(wanted.restrictions),
             )
-        if got.turn_seconds != wanted.turn_seconds:
-            lines.append(
-                difference(
-                    f"{what}: turn length", f"{got.turn_seconds} s", f"{wanted.turn_seconds} s"
-                )
-            )
-        if got.restrictions != wanted.restrictions:
-            lines.append(
-                difference(
-                    f"{what}: restrictions",
-                    _restrictions_count(got.restrictions),
-                    _restrictions_count(wanted.restrictions),
-                )
-                if len(got.restrictions) != len(wanted.restrictions)
-                else f"{what}: restrictions differ"
-            )
+            if len(got.restrictions) != len(wanted.restrictions)
+            else f"{what}: restrictions differ"
+        )
+    if times:
         for label, attribute in (("end", "end"), ("start", "future_start")):
             have_at, want_at = getattr(got, attribute), getattr(wanted, attribute)
             if have_at != want_at:
                 lines.append(difference(f"{what}: {label}", _instant(have_at), _instant(want_at)))
+    return lines
+
+
+def _changes_at_handoff(
+    have: Sequence[LayerForm], want: Sequence[LayerForm], names: Mapping[str, str]
+) -> list[str] | None:
+    """The differences said layer by layer when the spec wants the same layers as PagerDuty
+    has, some of them changing at their next handoff (a NextHandoff layer: the layer now ends
+    then and one of the same name starts then); None when the layers differ otherwise."""
+    groups: list[tuple[LayerForm, LayerForm | None]] = []
+    index = 0
+    while index < len(want):
+        current = want[index]
+        following = want[index + 1] if index + 1 < len(want) else None
+        if (
+            following is not None
+            and following.name == current.name
+            and following.future_start is not None
+            and current.end == following.future_start
+        ):
+            groups.append((current, following))
+            index += 2
+        else:
+            groups.append((current, None))
+            index += 1
+    if [current.name for current, _ in groups] != [f.name for f in have]:
+        return None
+    lines = []
+    for got, (current, pending) in zip(have, groups, strict=True):
+        what = f"layer {current.name}"
+        if pending is None:
+            lines.extend(_layer_differences(what, got, current, names))
+            continue
+        handoff = rfc3339(pending.future_start) if pending.future_start else ""
+        changes = _layer_differences(what, got, pending, names, times=False)
+        lines.extend(f"{line} from its next handoff ({handoff})" for line in changes)
+        if not changes:
+            lines.append(f"{what}: changes at its next handoff ({handoff})")
     return lines
 
 
