@@ -85,6 +85,13 @@ def test_schedule_and_policy_edited_by_hand_are_set_back_and_said(
     # makes its second rule page someone else.
     schedule = pagerduty.get("Rotation", schedule_id)
     pagerduty.put("Rotation", schedule_id, {**schedule, "name": "Renamed by hand"})
+    # ...and puts someone else alone on the other rotation's layer.
+    ooh_id = pagerduty_id(namespace, "Rotation", "t0-ooh")
+    ooh = pagerduty.get("Rotation", ooh_id)
+    (layer,) = [layer for layer in ooh["schedule_layers"] if not layer.get("end")]
+    ooh_users = [pagerduty.email(u["user"]["id"]) for u in layer["users"]]
+    layer["users"] = [{"user": {"id": pagerduty.user_id(someone_else), "type": "user_reference"}}]
+    pagerduty.put("Rotation", ooh_id, ooh)
     by_hand = copy.deepcopy(policy_before)
     by_hand["escalation_rules"][0]["escalation_delay_in_minutes"] = 5
     by_hand["escalation_rules"][1]["targets"] = [
@@ -108,6 +115,27 @@ def test_schedule_and_policy_edited_by_hand_are_set_back_and_said(
         "DriftCorrected",
         f"PagerDuty schedule {schedule_id} was changed by hand in PagerDuty",
         f'name: PagerDuty has "Renamed by hand", the spec wants "{schedule_name}"',
+    )
+    # Who is on call by hand stays so until the layer's next handoff (the spec's NextHandoff);
+    # from then on the spec's people take turns again.
+    wait_for(
+        "the spec's people on t0-ooh's layer from its next handoff",
+        lambda: (
+            [
+                pagerduty.email(u["user"]["id"])
+                for u in pagerduty.get("Rotation", ooh_id)["schedule_layers"][-1]["users"]
+            ]
+            == ooh_users
+        ),
+        within=PUT_BACK_WITHIN_SECONDS,
+    )
+    event_saying(
+        namespace,
+        "t0-ooh",
+        "DriftCorrected",
+        f"PagerDuty schedule {ooh_id} was changed by hand in PagerDuty",
+        f"layer primary: users: PagerDuty has [{someone_else}], the spec wants "
+        f"[{', '.join(ooh_users)}] from its next handoff",
     )
     event_saying(
         namespace,
