@@ -22,6 +22,10 @@ from oncall_operator.settings import PagerDutySettings
 # kopf marks its storage prefix and leaves every annotation under it out of the diff it reacts to,
 # so it must not be GROUP itself: then adding or removing oncall.dev/paused would go unnoticed.
 STORAGE_PREFIX = f"operator.{GROUP}"
+# How long kopf waits before handling an object again after the API server refused its write
+# (409 Conflict, a 5xx): kopf's own delays grow to ten minutes after a dozen refusals in a row,
+# leaving an object's status stale that long; these stop growing at a minute.
+API_ERROR_DELAYS = (1.0, 1.0, 2.0, 3.0, 5.0, 10.0, 20.0, 30.0, 60.0)
 
 
 @kopf.on.startup()
@@ -40,6 +44,7 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
     # objects deadlocks the start. kopf's own executor runs only sync handlers (this one).
     settings.execution.max_workers = SETTINGS.worker_limit
     settings.watching.server_timeout = 300
+    settings.batching.error_delays = API_ERROR_DELAYS
     settings.networking.request_timeout = 60
     settings.peering.lifetime = SETTINGS.peering_lifetime_seconds
     # Watching given namespaces needs no cluster-wide reads: without this, kopf retries listing
