@@ -289,4 +289,4 @@ def _conflict(path: str) -> web.Response:
         "details": {"name": name, "group": "oncall.dev", "kind": plural},
         "code": 409,
     }
-    return web.Response(status=409, body=json.dumps(status), content_type="application/json")
+    return web.Response(status=409, text=json.dumps(status), content_type="application/json")
