@@ -125,7 +125,7 @@ def test_pages_through_a_product_policy_exceed_the_volunteers_budget(
     assert [e.type for e in outcome.events] == ["Warning"]
     assert outcome.ready  # the verdict on load does not make PagerDuty differ from the spec
     scans = [r["path"] for r in emulator.requests() if r["path"].startswith("/log_entries")]
-    assert len(scans) == 5  # 30 days, a week at a time
+    assert len(scans) == 1  # 30 days in one list (a week at a time only past the list cap)
     renders = [r["path"] for r in emulator.requests() if r["path"].startswith("/schedules/")]
     assert len(renders) <= 1  # the read model may answer from GET /oncalls instead
 
@@ -179,3 +179,22 @@ def test_pages_of_a_rotation_of_another_team_do_not_count(
         PageLog(),
     )
     assert outcome.status["pages"]["outOfHoursLast30Days"] == 0
+
+
+def test_a_scan_cut_short_by_the_list_cap_is_made_again_a_week_at_a_time() -> None:
+    """PagerDuty lists stop at 10,000 items, whatever the range."""
+    from oncall_operator.pagerduty.client import OFFSET_CAP
+    from oncall_operator.reconcile.pages import scan_pages
+
+    asked: list[tuple[dt.datetime, dt.datetime]] = []
+
+    class Capped:
+        def list_log_entries(self, *, since: dt.datetime, until: dt.datetime) -> list[Any]:
+            asked.append((since, until))
+            return [{}] * OFFSET_CAP if until - since > dt.timedelta(days=7) else []
+
+    assert scan_pages(Capped(), NOW - dt.timedelta(days=30), NOW) == []  # type: ignore[arg-type]
+    assert len(asked) == 1 + 5
+    assert [until - since for since, until in asked[1:]] == [dt.timedelta(days=7)] * 4 + [
+        dt.timedelta(days=2)
+    ]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from oncall_operator.api import OnCallTeamSpec, RotationSpec
 from oncall_operator.pagerduty import PagerDutyClient
+from oncall_operator.pagerduty.client import OFFSET_CAP, PAGE_LIMIT
 from oncall_operator.translate import load
 from oncall_operator.translate.pages import (
     Page,
@@ -28,14 +29,18 @@ from oncall_operator.translate.pages import (
 from oncall_operator.translate.timemath import zone
 
 PAGES_WINDOW = dt.timedelta(days=30)
-# Scanned a week at a time: PagerDuty lists stop at 10,000 items, whatever the range.
+# PagerDuty lists stop at 10,000 items, whatever the range: past that, a week at a time.
 SCAN_CHUNK = dt.timedelta(days=7)
 DEFAULT_MAX_AGE = dt.timedelta(minutes=5)
 HOUR = dt.timedelta(hours=1)
 
 
 def scan_pages(client: PagerDutyClient, since: dt.datetime, until: dt.datetime) -> list[Page]:
-    """Every page of the account in [since, until), from its log entries."""
+    """Every page of the account in [since, until), from its log entries: one list of the whole
+    range, or — when PagerDuty's cap on a list's items cut it short — a week at a time."""
+    whole = client.list_log_entries(since=since, until=until)
+    if len(whole) <= OFFSET_CAP - PAGE_LIMIT:  # the list ended by itself: complete
+        return pages_from_log_entries(whole)
     entries = []
     start = since
     while start < until:
