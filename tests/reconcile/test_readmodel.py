@@ -561,6 +561,12 @@ def test_new_schedules_made_together_are_rendered_by_one_list_as_pagerduty_rende
             (e["user"]["id"], _at(e["start"]), _at(e["end"]))
             for e in rendered["final_schedule"]["rendered_schedule_entries"]
         ] == expected
+        # What is kept of each of the many entries names its user by id only.
+        assert {
+            tuple(sorted(e["user"]))
+            for layer in [rendered["final_schedule"], *rendered["schedule_layers"]]
+            for e in layer["rendered_schedule_entries"]
+        } == {("id", "type")}
         again = reconcile_rotation(
             PagerDutyClient(
                 emulator.token, api_url=emulator.base_url, ca_file=str(emulator.ca_file)

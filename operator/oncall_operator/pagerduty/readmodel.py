@@ -502,6 +502,7 @@ class CachingPagerDutyClient(PagerDutyClient):
         if version is None:  # not in the snapshot yet (made by someone else since the list)
             self.schedules.put(_without_rendering(rendered))
             version = _layers_version(rendered)
+        rendered = _with_slim_entries(rendered)
         with self._cache_lock:
             self._renders = {k: v for k, v in self._renders.items() if k[0] != schedule_id}
             self._renders[key] = (str(version), copy.deepcopy(rendered))
@@ -900,6 +901,36 @@ def _without_rendering(obj: JSON) -> JSON:
             {k: v for k, v in layer.items() if not k.startswith("rendered_")}
             for layer in kept["schedule_layers"]
         ]
+    return kept
+
+
+def _with_slim_entries(rendered: JSON) -> JSON:
+    """The rendering with each entry's user as its id (and email when given): a schedule's
+    entries over the load horizon run to hundreds, each naming its user in full, and one is
+    kept per schedule; who the ids are is the directory's to say."""
+
+    def slim(entries: list[JSON]) -> list[JSON]:
+        return [
+            {
+                **entry,
+                "user": {
+                    k: v
+                    for k, v in (entry.get("user") or {}).items()
+                    if k in ("id", "type", "email")
+                },
+            }
+            for entry in entries
+        ]
+
+    kept = dict(rendered)
+    for part in ("final_schedule", "overrides_subschedule"):
+        if isinstance(kept.get(part), dict):
+            entries = kept[part].get("rendered_schedule_entries") or []
+            kept[part] = {**kept[part], "rendered_schedule_entries": slim(entries)}
+    kept["schedule_layers"] = [
+        {**layer, "rendered_schedule_entries": slim(layer.get("rendered_schedule_entries") or [])}
+        for layer in kept.get("schedule_layers") or []
+    ]
     return kept
 
 
