@@ -555,8 +555,11 @@ def test_new_schedules_made_together_are_rendered_by_one_list_as_pagerduty_rende
             for e in own["final_schedule"]["rendered_schedule_entries"]
         ]
         assert len({user for user, _, _ in expected}) == 3  # both layers show
-        with cached._cache_lock:
-            rendered = next(v[1] for k, v in cached._renders.items() if k[0] == schedule_id)
+        emulator.clear_requests()
+        rendered = cached.get_schedule(
+            schedule_id, since=since, until=since + LOAD_HORIZON, time_zone=spec.time_zone
+        )
+        assert emulator.requests() == []  # kept from the reconcile's own rendering
         assert [
             (e["user"]["id"], _at(e["start"]), _at(e["end"]))
             for e in rendered["final_schedule"]["rendered_schedule_entries"]
