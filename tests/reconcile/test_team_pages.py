@@ -198,3 +198,34 @@ def test_a_scan_cut_short_by_the_list_cap_is_made_again_a_week_at_a_time() -> No
     assert [until - since for since, until in asked[1:]] == [dt.timedelta(days=7)] * 4 + [
         dt.timedelta(days=2)
     ]
+
+
+def test_a_team_validates_only_the_rotations_that_name_it(monkeypatch: Any) -> None:
+    """Every team asks about every rotation of its namespace: validating them all is O(objects)
+    per team."""
+    from oncall_operator.reconcile import pages
+
+    validated: list[Any] = []
+    original = pages.RotationSpec.model_validate
+
+    def counting(raw: Any) -> Any:
+        validated.append(raw)
+        return original(raw)
+
+    monkeypatch.setattr(pages.RotationSpec, "model_validate", counting)
+    mine = {
+        "teamRef": {"name": "t0"},
+        "timeZone": "Europe/Dublin",
+        "layers": [
+            {
+                "name": "primary",
+                "participants": {"fromTeam": {}},
+                "shiftLength": "1w",
+                "handoff": "2026-11-30T09:00:00",
+            }
+        ],
+    }
+    others = [(f"r{i}", {**mine, "teamRef": {"name": f"t{i}"}}, f"PS{i:05d}") for i in range(1, 50)]
+    fed = pages.rotations_fed_by("t0", [*others, ("r0", mine, "PS00000")])
+    assert [r.name for r in fed] == ["r0"]
+    assert len(validated) == 1

@@ -51,7 +51,8 @@ def locate(
     found = _locate(kind, identity, name, spec_id, draft)
     if found is not None:
         try:
-            _refuse_if_owned_elsewhere(kind, identity, found, claims or {}, draft)
+            owners = claims if claims is not None else {}  # not `or`: its size is O(objects)
+            _refuse_if_owned_elsewhere(kind, identity, found, owners, draft)
         except OwnedElsewhere:
             del draft.events[events_before:]  # a refused adoption is no adoption
             raise

@@ -104,6 +104,9 @@ def rotations_fed_by(
     for name, raw_spec, schedule_id in rotations:
         if not raw_spec or not schedule_id:
             continue
+        team_ref = raw_spec.get("teamRef")
+        if not isinstance(team_ref, Mapping) or team_ref.get("name") != team_name:
+            continue  # another team's: not validated (every team asks about every rotation)
         try:
             spec = RotationSpec.model_validate(dict(raw_spec))
         except ValueError:
