@@ -11,6 +11,7 @@ import kopf
 
 from oncall_operator.api import GROUP
 from oncall_operator.handlers.glue import FINALIZER, SETTINGS, DriftGate
+from oncall_operator.handlers.kopf_timers import keep_timers_through_refused_writes
 from oncall_operator.handlers.logs import quiet_routine_logs
 from oncall_operator.metrics import OperatorMetrics
 from oncall_operator.pagerduty.readmodel import (
@@ -45,6 +46,7 @@ def configure(*, settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, 
     settings.execution.max_workers = SETTINGS.worker_limit
     settings.watching.server_timeout = 300
     settings.batching.error_delays = API_ERROR_DELAYS
+    keep_timers_through_refused_writes()
     settings.networking.request_timeout = 60
     settings.peering.lifetime = SETTINGS.peering_lifetime_seconds
     # Watching given namespaces needs no cluster-wide reads: without this, kopf retries listing
