@@ -1,8 +1,9 @@
 """Part of the fault matrix, on the control plane against the emulator, asserting PagerDuty's end
 state and the statuses: the API server answering 409 Conflict to half of the operator's writes
 to oncall.dev objects that carry a resourceVersion precondition (kopf's finalizer patches; the
-merge patches of status and annotations have none, and kube-apiserver never refuses those so)
-and ending its watch streams at random moments, through testbed's fault proxy
+merge patches of status and annotations have none, and kube-apiserver never refuses those so),
+or to a third of every write, status included, and ending its watch streams at random moments,
+through testbed's fault proxy
 (oncall_testbed/controlplane/faultproxy.py) that the operator's kubeconfig points at. The proxy
 refuses without the object having changed, so no event follows a refusal, as one would in a
 real conflict: kopf handles the object again on the drift timer's status write.
@@ -28,14 +29,21 @@ from tests.e2e.test_faults_network import assert_converged_once, assert_no_trace
 pytestmark = [pytest.mark.controlplane, pytest.mark.e2e]
 
 
-@pytest.fixture
-def proxy(control_plane: ControlPlane) -> Iterator[FaultProxy]:
+# Which writes are refused: those naming a resourceVersion (what kube-apiserver refuses), half
+# of them; or a third of every PATCH and PUT, status included (harsher than kube-apiserver).
+CONFLICTS = {"preconditioned": (0.5, False), "every-write": (0.3, True)}
+
+
+@pytest.fixture(params=sorted(CONFLICTS))
+def proxy(control_plane: ControlPlane, request: pytest.FixtureRequest) -> Iterator[FaultProxy]:
+    rate, unconditional = CONFLICTS[request.param]
     with FaultProxy(
         control_plane.server_url,
         control_plane.ca_file,
         control_plane.pki.serving_cert,
         control_plane.pki.serving_key,
-        conflict_rate=0.5,
+        conflict_rate=rate,
+        unconditional=unconditional,
         watch_seconds=(1.0, 6.0),
     ) as running:
         yield running
