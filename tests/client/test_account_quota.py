@@ -95,6 +95,21 @@ def test_an_allowance_spent_while_more_remain_asks_again_at_once() -> None:
     assert clock.sleeps == []
 
 
+def test_an_overtaken_answer_saying_one_remains_does_not_send_into_a_spent_window() -> None:
+    """Two requests in flight; the later one's answer (none remain) arrives first, the earlier
+    one's (one remains) last. The window is spent: the next request waits for the reset."""
+    clock = FakeClock()
+    quota = AccountQuota(clock=clock, sleep=clock.sleep)
+    quota.start()
+    quota.finish(succeeded=True, remaining=2, reset_seconds=10)
+    quota.start()
+    quota.start()
+    quota.finish(succeeded=True, remaining=0, reset_seconds=10)  # the second request's answer
+    quota.finish(succeeded=True, remaining=1, reset_seconds=10)  # the first's, overtaken
+    quota.start()
+    assert clock.sleeps == [10.0]
+
+
 def test_a_429_holds_every_thread_even_those_already_waiting() -> None:
     clock = FakeClock()
     quota = AccountQuota(clock=clock, sleep=clock.sleep)

@@ -93,7 +93,9 @@ class AccountQuota:
         self._in_flight = 0
         self._hold_until = float("-inf")  # a 429's reset: nothing starts before it
         self._next_reset: float | None = None  # when the latest answer said the window moves on
-        self._last_remaining: int | None = None  # what the latest answer said remained
+        # The least any answer said remained since the allowance was last asked afresh: answers
+        # overtake each other, so the last to arrive may say one remained when none did.
+        self._least_remaining: int | None = None
 
     def start(self) -> float:
         """Wait until a request may go and count it in flight; returns the seconds slept for a
@@ -130,11 +132,13 @@ class AccountQuota:
                 wait = reset_seconds if reset_seconds is not None else 1.0
                 self._hold_until = max(self._hold_until, now + wait)
                 self._allowance = None
+                self._least_remaining = None
             elif remaining is not None:
                 fresh = float(remaining - self._in_flight)
                 # An answer overtaken by a later one may say more remain than do: keep the least.
                 self._allowance = fresh if self._allowance is None else min(self._allowance, fresh)
-                self._last_remaining = remaining
+                if self._least_remaining is None or remaining < self._least_remaining:
+                    self._least_remaining = remaining
                 if reset_seconds is not None:
                     self._next_reset = now + reset_seconds
             elif succeeded and self._allowance is None:
@@ -151,10 +155,12 @@ class AccountQuota:
             return None
         if self._in_flight:
             return 0.0
-        # Spent, nothing in flight: ask again, after the reset the latest answer gave if it said
-        # nothing remained (else the window moved on meanwhile: it may say more remain now).
+        # Spent, nothing in flight: ask again, after the reset the latest answer gave if any
+        # answer since the last asking said nothing remained (else the window moved on meanwhile:
+        # it may say more remain now).
+        spent = self._least_remaining is not None and self._least_remaining <= 0
         self._allowance = None
-        spent = self._last_remaining is not None and self._last_remaining <= 0
+        self._least_remaining = None
         if spent and self._next_reset is not None and self._next_reset > now:
             self._hold_until = self._next_reset
             return self._hold_until - now
