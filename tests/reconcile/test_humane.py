@@ -227,3 +227,47 @@ def test_a_shift_is_a_run_within_one_rotation_not_across_them(client: PagerDutyC
     assert reasons(outcome)["Sustainable"] == ("True", "WithinPolicy"), condition(
         outcome, "Sustainable"
     )
+
+
+def test_time_off_in_a_rotation_a_policy_uses_is_kept_through_the_read_model(
+    emulator: EmulatorServer, clock: list[dt.datetime]
+) -> None:
+    """The read model answers who is on call for a schedule an escalation policy uses from
+    GET /oncalls, which carries no layer entries; the covers are judged from the layers, so a
+    later reconcile must still see bo's week and keep the override it made."""
+    from oncall_operator.pagerduty.readmodel import CachingPagerDutyClient
+    from oncall_operator.reconcile.escalation import reconcile_escalation_policy
+    from oncall_operator.reconcile.model import RotationInfo
+
+    pd = CachingPagerDutyClient(
+        emulator.token, api_url=emulator.base_url, ca_file=str(emulator.ca_file)
+    )
+    try:
+        bo_away = {"email": "bo@example.com", "away": [{"from": day(6), "until": day(7)}]}
+        refs = refs_for(pd, team_spec(FOUR[0], bo_away, *FOUR[2:]))
+        first = rotate(pd, refs, {})
+        (override,) = first.status["overrides"]
+        schedule_id = first.status["pagerduty"]["id"]
+        policy_refs = References(
+            teams=refs.teams,
+            rotations={"weekly": RotationInfo("weekly", schedule_id, True)},
+        )
+        policy_spec = {
+            "teamRef": {"name": "volunteers"},
+            "rules": [
+                {"escalateAfterMinutes": 30, "targets": [{"rotationRef": {"name": "weekly"}}]}
+            ],
+        }
+        policy = reconcile_escalation_policy(
+            pd, meta("EscalationPolicy", "pages"), policy_spec, {}, policy_refs, NOW
+        )
+        assert policy.ready, policy.status
+        emulator.clear_requests()
+        # Past the next handoff (a new load window, so nothing kept serves it), bo's days off
+        # still ahead.
+        clock[0] = NOW + 5 * DAY + 12 * HOUR
+        later = rotate(pd, refs, first.status, clock[0])
+        assert writes(emulator) == []
+        assert later.status["overrides"] == [override]
+    finally:
+        pd.close()

@@ -204,7 +204,12 @@ class PagerDutyClient:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         time_zone: str | None = None,
+        layers: bool = True,
     ) -> JSON:
+        """The schedule; with a window, its final schedule and each layer's entries rendered in it
+        (`GET /schedules/{id}` always renders both). `layers=False` says the caller reads only
+        the final schedule, which lets a read model answer from `GET /oncalls` instead."""
+        del layers  # one request renders both here
         params: JSON = {}
         if since is not None:
             params["since"] = _iso(since)

@@ -368,7 +368,9 @@ class CachingPagerDutyClient(PagerDutyClient):
         self._members: dict[str, tuple[float, list[JSON]]] = {}
         # (schedule, since, until, time zone) -> (layers version, the rendering as compact JSON:
         # a third of its size as objects, and each hit decodes a copy of its own)
-        self._renders: dict[tuple[str, str, str, str], tuple[str, str]] = {}
+        # (schedule, since, until, time zone) -> (layers' version, the rendering as JSON, whether
+        # it carries the layers' entries: not when it came from GET /oncalls)
+        self._renders: dict[tuple[str, str, str, str], tuple[str, str, bool]] = {}
         self._cache_lock = threading.Lock()
         self._paced = threading.local()
         self.period: float = drift_interval_seconds
@@ -462,16 +464,24 @@ class CachingPagerDutyClient(PagerDutyClient):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         time_zone: str | None = None,
+        layers: bool = True,
     ) -> JSON:
         """Without a window: from the snapshot. With one (the final schedule, on call): read once
-        per window and version of the layers, since no list carries `final_schedule`."""
+        per window and version of the layers, since no list carries `final_schedule`. Only with
+        `layers=False` (the caller reads the final schedule alone) may the answer come from
+        `GET /oncalls`, which has no layer entries: time off is judged from the layers."""
         if since is None and until is None:
             return self._get_cached(self.schedules, schedule_id, super().get_schedule)
         key = (schedule_id, _iso_or_empty(since), _iso_or_empty(until), time_zone or "")
         version = _layers_version(self.schedules.get(schedule_id))
         with self._cache_lock:
             cached = self._renders.get(key)
-        if cached is not None and version is not None and cached[0] == version:
+        if (
+            cached is not None
+            and version is not None
+            and cached[0] == version
+            and (cached[2] or not layers)
+        ):
             found: JSON = json.loads(cached[1])
             return found
         listed = self.schedules.get(schedule_id)
@@ -479,13 +489,15 @@ class CachingPagerDutyClient(PagerDutyClient):
             first = schedule_id in self._new_schedules
             self._new_schedules.discard(schedule_id)
         rendered: JSON | None = None
+        with_layers = True
         if listed is not None and since is not None and until is not None:
             if first and _team_ids(listed) and not _FRESH_READS.get():
                 # Made by this process moments ago, no override yet: one list of its team's
                 # schedules renders its layers, shared with the other new schedules asking now.
                 rendered = self.first_renders.ask(schedule_id, (since, until, time_zone or ""))
-            elif self._in_a_policy(schedule_id):
+            elif not layers and self._in_a_policy(schedule_id):
                 # Batched with the other rotations asking now (a handoff they share, say).
+                with_layers = False
                 entries = self.oncalls.entries(schedule_id, since, until)
                 rendered = {
                     **listed,
@@ -508,7 +520,11 @@ class CachingPagerDutyClient(PagerDutyClient):
         rendered = _with_slim_entries(rendered)
         with self._cache_lock:
             self._renders = {k: v for k, v in self._renders.items() if k[0] != schedule_id}
-            self._renders[key] = (str(version), json.dumps(rendered, separators=(",", ":")))
+            self._renders[key] = (
+                str(version),
+                json.dumps(rendered, separators=(",", ":")),
+                with_layers,
+            )
         return rendered
 
     def find_schedules(self, query: str) -> list[JSON]:

@@ -157,6 +157,7 @@ def rendered_hours(
         since=_hour_floor(since),
         until=_hour_floor(until) + HOUR,
         time_zone=rotation.spec.time_zone,
+        layers=False,
     )
     raw = (schedule.get("final_schedule") or {}).get("rendered_schedule_entries") or []
     emails = {user_id: email for email, user_id in user_ids.items()}

@@ -37,7 +37,7 @@ from oncall_operator.reconcile.model import (
 )
 from oncall_operator.reconcile.references import references_of
 from oncall_operator.reconcile.status import StatusDraft, begin, listed
-from oncall_operator.reconcile.timeoff import no_cover_message, sync_overrides
+from oncall_operator.reconcile.timeoff import away_of, no_cover_message, sync_overrides
 from oncall_operator.reconcile.users import ResolvedEmails, emails_of, resolve_emails
 from oncall_operator.translate import load, terms, timeoff
 from oncall_operator.translate import rotation as translate_rotation
@@ -194,7 +194,13 @@ def _sync(
     since = load_window_start(spec, now)
     until = since + LOAD_HORIZON
     schedule_id = str(schedule["id"])
-    rendered = client.get_schedule(schedule_id, since=since, until=until, time_zone=spec.time_zone)
+    # Time off is judged from the layers' own entries; without any, the final schedule will do.
+    judging_time_off = team.spec is not None and bool(
+        away_of(team.spec, now, until) or draft.old.get("overrides")
+    )
+    rendered = client.get_schedule(
+        schedule_id, since=since, until=until, time_zone=spec.time_zone, layers=judging_time_off
+    )
     own_key = f"{meta.namespace}/{meta.name}"
     # Each rotation apart: a shift is a run within one rotation (load.load_breaches).
     elsewhere = {key: r.entries for key, r in refs.on_call.items() if key != own_key}
@@ -225,7 +231,7 @@ def _sync(
         if result.changed:
             doing.append("reading who the PagerDuty schedule puts on call")
             rendered = client.get_schedule(
-                schedule_id, since=since, until=until, time_zone=spec.time_zone
+                schedule_id, since=since, until=until, time_zone=spec.time_zone, layers=False
             )
     entries = list((rendered.get("final_schedule") or {}).get("rendered_schedule_entries") or [])
     emails = _emails_of_everyone_on_call(client, entries, resolved)
