@@ -67,6 +67,7 @@ class EmulatorServer:
         self.account.load()
         if users:
             self.account.seed_users(users)
+        self._initial_emails = {str(u.get("email", "")).lower() for u in users or []}
         self.controls = Controls(token, rate_limit_per_minute, oncalls_rate_limit_per_minute)
         self._validator = BodyValidator(spec_file) if spec_file else BodyValidator()
         self._clock = clock
@@ -253,11 +254,13 @@ class EmulatorServer:
         self.controls.set_token(token)
         self._token = token
 
-    def reset(self) -> None:
-        """Wipe everything but the users, the request log, faults, scripts; keep users.
+    def reset(self, *, initial_users_only: bool = False) -> None:
+        """Wipe everything but the users, the request log, faults, scripts; keep users (only
+        those the server was made with, when `initial_users_only`: a test seeding more users
+        leaves none behind for the next).
 
         The rate limit and the token go back to the ones the server was made with.
         """
-        self.account.reset()
+        self.account.reset(self._initial_emails if initial_users_only else None)
         self.controls.reset()
         self._token = self._initial_token

@@ -97,12 +97,18 @@ class Account:
         self.save()
         return seeded
 
-    def reset(self) -> None:
-        """Forget everything but the users."""
+    def reset(self, keep_emails: set[str] | None = None) -> None:
+        """Forget everything but the users; with `keep_emails` (lower-cased), the users with
+        other emails too (those seeded since the start)."""
         with self.lock:
             for name in _COLLECTIONS:
                 if name != "users":
                     getattr(self, name).clear()
+            if keep_emails is not None:
+                for user_id in [
+                    i for i, u in self.users.items() if u["email"].lower() not in keep_emails
+                ]:
+                    del self.users[user_id]
             self.save()
 
     # -- persistence -----------------------------------------------------------------------
