@@ -381,6 +381,9 @@ async def _handled(
         response = ApiError(405, None, "Method Not Allowed").response(
             {"Allow": ",".join(sorted(error.allowed_methods))}
         )
+    except ConnectionResetError:  # the client went away before its request was read: no bug
+        _log.info("emulator: %s %s: the client went away", request.method, request.path)
+        response = ApiError(500, None, "Internal Server Error").response()
     except Exception:  # a bug in the emulator: answer as PagerDuty would, and say so in the log
         _log.exception("emulator: %s %s failed", request.method, request.path)
         response = ApiError(500, None, "Internal Server Error").response()
