@@ -36,7 +36,7 @@ from oncall_operator.reconcile.model import (
     RotationOnCall,
 )
 from oncall_operator.reconcile.references import references_of
-from oncall_operator.reconcile.status import StatusDraft, begin, listed
+from oncall_operator.reconcile.status import StatusDraft, begin, listed, set_policy_breached
 from oncall_operator.reconcile.timeoff import away_of, no_cover_message, sync_overrides
 from oncall_operator.reconcile.users import ResolvedEmails, emails_of, resolve_emails
 from oncall_operator.translate import load, terms, timeoff
@@ -324,13 +324,7 @@ def set_sustainable(
         return
     breaches = load.load_breaches(rotations, policy, since, until, people)
     if breaches:
-        message = " ".join(breaches)
-        old = conditions.find_condition(draft.old.get("conditions") or [], conditions.SUSTAINABLE)
-        if old is None or old.get("message") != message:
-            draft.event(conditions.POLICY_BREACHED, message, "Warning")
-        draft.condition(
-            conditions.SUSTAINABLE, conditions.FALSE, conditions.POLICY_BREACHED, message
-        )
+        set_policy_breached(draft, breaches)
     else:
         draft.condition(
             conditions.SUSTAINABLE,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -170,6 +170,16 @@ class StatusDraft:
             reason,
             f"Nothing was written to PagerDuty: {message[:1].lower()}{message[1:]}",
         )
+
+
+def set_policy_breached(draft: StatusDraft, breaches: Sequence[str]) -> None:
+    """Sustainable=False, reason PolicyBreached, naming every breach of the team's load policy;
+    a Warning Event when the breaches are not the ones the status already shows."""
+    message = " ".join(breaches)
+    old = conditions.find_condition(draft.old.get("conditions") or [], conditions.SUSTAINABLE)
+    if old is None or old.get("message") != message:
+        draft.event(conditions.POLICY_BREACHED, message, "Warning")
+    draft.condition(conditions.SUSTAINABLE, conditions.FALSE, conditions.POLICY_BREACHED, message)
 
 
 def is_paused(meta: ObjectMeta) -> bool:

@@ -28,7 +28,7 @@ from oncall_operator.reconcile.pages import (
     rotations_fed_by,
     team_pages_between,
 )
-from oncall_operator.reconcile.status import StatusDraft, begin, listed
+from oncall_operator.reconcile.status import StatusDraft, begin, listed, set_policy_breached
 from oncall_operator.reconcile.users import ResolvedEmails, resolve_emails
 from oncall_operator.translate import load, terms
 from oncall_operator.translate import team as translate_team
@@ -262,13 +262,7 @@ def _set_conditions(
             " ".join([message, *breaches]),
         )
     elif breaches:
-        message = " ".join(breaches)
-        old = conditions.find_condition(draft.old.get("conditions") or [], conditions.SUSTAINABLE)
-        if old is None or old.get("message") != message:
-            draft.event(conditions.POLICY_BREACHED, message, "Warning")
-        draft.condition(
-            conditions.SUSTAINABLE, conditions.FALSE, conditions.POLICY_BREACHED, message
-        )
+        set_policy_breached(draft, breaches)
     else:
         within = f" (at most {limit})" if limit is not None else ""
         draft.condition(

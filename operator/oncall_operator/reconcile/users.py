@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -14,8 +15,9 @@ class ResolvedEmails:
     user_ids: dict[str, str]  # lower-cased email -> PagerDuty user id, only those found
     unknown: list[str]  # emails with no PagerDuty user, as written, first-seen order
 
-    @property
+    @functools.cached_property
     def emails_by_user_id(self) -> dict[str, str]:
+        """PagerDuty user id -> email; made once, so emails a caller learns later are kept."""
         return {user_id: email for email, user_id in self.user_ids.items()}
 
 
