@@ -34,6 +34,8 @@ import aiohttp
 import yaml
 from aiohttp import web
 
+from oncall_testbed.loopthread import LoopThread
+
 GROUP_PATH = "/apis/oncall.dev/"
 WRITES = frozenset({"PATCH", "PUT"})
 # Hop-by-hop, or describing a body the proxy re-frames: never copied across.
@@ -49,7 +51,6 @@ _NOT_FORWARDED = frozenset(
         "upgrade",
     }
 )
-_START_TIMEOUT_SECONDS = 30.0
 
 
 class FaultProxy:
@@ -87,8 +88,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self.conflicts: list[str] = []  # "METHOD path" of each request answered 409
         self.watches_cut: list[str] = []  # path of each watch ended early
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = LoopThread("apiserver-fault-proxy", "the fault proxy")
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._port: int | None = None
@@ -115,43 +115,11 @@ class FaultProxy:
     # -- lifecycle -----------------------------------------------------------------------
 
     def start(self) -> FaultProxy:
-        if self._thread is not None:
-            raise RuntimeError("the proxy is already running")
-        started = threading.Event()
-        failure: list[BaseException] = []
-        self._loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            assert self._loop is not None
-            asyncio.set_event_loop(self._loop)
-            try:
-                self._loop.run_until_complete(self._serve())
-            except BaseException as error:  # reported to start()'s caller
-                failure.append(error)
-                started.set()
-                return
-            started.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="apiserver-fault-proxy", daemon=True)
-        self._thread.start()
-        if not started.wait(_START_TIMEOUT_SECONDS):
-            raise RuntimeError("the fault proxy did not start in time")
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise failure[0]
+        self._serving.start(self._serve)
         return self
 
     def stop(self) -> None:
-        if self._loop is None or self._thread is None:
-            return
-        loop = self._loop
-        asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(timeout=30)
-        loop.close()
-        self._loop = self._thread = None
+        self._serving.stop(self._shutdown)
         self._port = None
 
     def __enter__(self) -> FaultProxy:

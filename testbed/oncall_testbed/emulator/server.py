@@ -6,10 +6,8 @@ with EmulatorServer(token="t", users=[{"name": "Ana", "email": "ana@example.com"
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -32,8 +30,7 @@ from oncall_testbed.emulator.routes import PagerDutyRoutes, now
 from oncall_testbed.emulator.state import Account, JSONDict
 from oncall_testbed.emulator.tls import ServerCredentials, make_credentials
 from oncall_testbed.emulator.validation import BodyValidator
-
-_START_TIMEOUT_SECONDS = 30.0
+from oncall_testbed.loopthread import LoopThread
 
 
 class EmulatorServer:
@@ -77,8 +74,7 @@ class EmulatorServer:
         self._given_tls = (Path(tls_cert), Path(tls_key)) if tls_cert and tls_key else None
         self._workdir: Path | None = None
         self._credentials: ServerCredentials | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = LoopThread("pagerduty-emulator", "the emulator")
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
 
@@ -89,33 +85,10 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         """Start serving; returns once the server is listening."""
-        if self._thread is not None:
+        if self._serving.running:
             raise RuntimeError("the emulator is already running")
         self._credentials = self._make_credentials()
-        started = threading.Event()
-        failure: list[BaseException] = []
-        self._loop = asyncio.new_event_loop()
-
-        def run() -> None:
-            assert self._loop is not None
-            asyncio.set_event_loop(self._loop)
-            try:
-                self._loop.run_until_complete(self._serve())
-            except BaseException as error:  # reported to start()'s caller
-                failure.append(error)
-                started.set()
-                return
-            started.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, name="pagerduty-emulator", daemon=True)
-        self._thread.start()
-        if not started.wait(_START_TIMEOUT_SECONDS):
-            raise RuntimeError("the emulator did not start in time")
-        if failure:
-            self._thread.join()
-            self._thread = None
-            raise failure[0]
+        self._serving.start(self._serve)
         return self
 
     async def _serve(self) -> None:
@@ -140,19 +113,18 @@ class EmulatorServer:
 
     def stop(self) -> None:
         """Stop serving and free the port; the state file (if any) stays."""
-        if self._loop is None or self._thread is None:
+        if not self._serving.running:
             return
-        loop, runner = self._loop, self._runner
-        if runner is not None:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        self._thread.join(timeout=30)
-        loop.close()
-        self._loop = self._thread = self._runner = None
+        self._serving.stop(self._shutdown)
+        self._runner = None
         self._port = None
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
+
+    async def _shutdown(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
