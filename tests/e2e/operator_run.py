@@ -143,3 +143,9 @@ def assert_clean_log(operator: OperatorProcess, token: str) -> None:
     refused = [line for line in log.splitlines() if "Forbidden" in line or " 403" in line]
     assert refused == [], "the operator was refused:\n" + "\n".join(refused[:20])
     assert token not in log, "the PagerDuty token is in the operator's log"
+
+
+def assert_no_traceback(operator: OperatorProcess, since: int) -> None:
+    """No unhandled exception in the operator's log since byte `since`."""
+    log = operator.log_since(since)
+    assert "Traceback" not in log, "an unhandled exception in the operator's log:\n" + log[-6000:]

@@ -46,6 +46,12 @@ class PagerDutyView:
             names.append(line.removeprefix(marker).split(";")[0])
         return sorted(names)
 
+    def assert_one_each(self, namespace: str, manifests: list[dict[str, Any]]) -> None:
+        """PagerDuty holds exactly one managed object for each of the manifests, of every kind."""
+        for kind in ("OnCallTeam", "Rotation", "EscalationPolicy"):
+            expected = sorted(str(m["metadata"]["name"]) for m in manifests if m["kind"] == kind)
+            assert self.managed_names(kind, namespace) == expected, kind
+
     def get(self, kind: str, id_: str) -> dict[str, Any]:
         found: dict[str, Any] = self.client.rget(f"{COLLECTIONS[kind]}/{id_}")
         return found

@@ -22,9 +22,7 @@ def test_virtual_team(
     namespace.create(manifests)
     namespace.wait_all_ready(READY_WITHIN_SECONDS)
 
-    for kind in ("OnCallTeam", "Rotation", "EscalationPolicy"):
-        expected = sorted(m["metadata"]["name"] for m in manifests if m["kind"] == kind)
-        assert pagerduty.managed_names(kind, namespace.name) == expected, kind
+    pagerduty.assert_one_each(namespace.name, manifests)
 
     team_spec = examples.named(manifests, "OnCallTeam", "payments")["spec"]
     team = namespace.get("OnCallTeam", "payments")

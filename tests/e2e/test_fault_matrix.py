@@ -37,7 +37,5 @@ def test_slow_5xx_answers_while_converging_end_with_everything_ready_once(
     finally:
         pagerduty_emulator.set_faults()
     namespace.wait_all_ready(120)
-    for kind in ("OnCallTeam", "Rotation", "EscalationPolicy"):
-        expected = sorted(str(m["metadata"]["name"]) for m in manifests if m["kind"] == kind)
-        assert pagerduty.managed_names(kind, namespace.name) == expected, kind
+    pagerduty.assert_one_each(namespace.name, manifests)
     assert_clean_log(operator, pagerduty_token)

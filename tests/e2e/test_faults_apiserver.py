@@ -22,9 +22,8 @@ from oncall_testbed.emulator import EmulatorServer
 from tests.e2e import examples
 from tests.e2e.conftest import DEFAULT_ENV
 from tests.e2e.kube import Namespace, condition, wait_for
-from tests.e2e.operator_run import OperatorProcess, assert_clean_log
+from tests.e2e.operator_run import OperatorProcess, assert_clean_log, assert_no_traceback
 from tests.e2e.pagerduty_view import PagerDutyView
-from tests.e2e.test_faults_network import assert_converged_once, assert_no_traceback
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.e2e]
 
@@ -94,6 +93,6 @@ def test_conflicts_and_cut_watches_end_with_everything_ready_and_right_once(
         )
         found = pagerduty.get(obj["kind"], status["pagerduty"]["id"])
         assert f"{namespace.name}/{obj['kind']}/{obj['metadata']['name']}" in found["description"]
-    assert_converged_once(namespace, pagerduty, manifests)
+    pagerduty.assert_one_each(namespace.name, manifests)
     assert_clean_log(operator, pagerduty_token)
     assert_no_traceback(operator, log_start)

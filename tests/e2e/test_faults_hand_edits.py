@@ -146,8 +146,7 @@ def test_schedule_and_policy_edited_by_hand_are_set_back_and_said(
         f"rule 2: targets: PagerDuty has [user {someone_else}], the spec wants "
         f"[user {escalates_to}]",
     )
-    for kind in many_teams.KINDS:
-        assert pagerduty.managed_names(kind, namespace.name) == many_teams.names(manifests, kind)
+    pagerduty.assert_one_each(namespace.name, manifests)
     assert all(is_ready(obj) for obj in namespace.all())
     assert_clean_log(operator, pagerduty_token)
 
@@ -184,6 +183,5 @@ def test_schedule_and_policy_deleted_by_hand_are_made_again_and_said(
         )
         event_saying(namespace, name, "Created", f"Created PagerDuty {label[kind]} {new_id}")
     namespace.wait_all_ready(READY_WITHIN_SECONDS)
-    for kind in many_teams.KINDS:
-        assert pagerduty.managed_names(kind, namespace.name) == many_teams.names(manifests, kind)
+    pagerduty.assert_one_each(namespace.name, manifests)
     assert_clean_log(operator, pagerduty_token)

@@ -17,8 +17,13 @@ import pytest
 from oncall_testbed.emulator import EmulatorServer
 from tests.e2e import examples
 from tests.e2e.conftest import DEFAULT_ENV
-from tests.e2e.kube import Manifest, Namespace, wait_for
-from tests.e2e.operator_run import OperatorProcess, assert_clean_log, metric_total
+from tests.e2e.kube import Namespace, wait_for
+from tests.e2e.operator_run import (
+    OperatorProcess,
+    assert_clean_log,
+    assert_no_traceback,
+    metric_total,
+)
 from tests.e2e.pagerduty_view import PagerDutyView
 
 pytestmark = [pytest.mark.controlplane, pytest.mark.e2e]
@@ -28,20 +33,6 @@ pytestmark = [pytest.mark.controlplane, pytest.mark.e2e]
 THROTTLED_LIMIT = 20
 THROTTLED_WINDOW_SECONDS = 4.0
 UNTHROTTLED_LIMIT = 100_000  # the e2e emulator's own (conftest.py)
-
-
-def assert_converged_once(
-    namespace: Namespace, pagerduty: PagerDutyView, manifests: list[Manifest]
-) -> None:
-    """Every object Ready, and PagerDuty holds exactly one object for each."""
-    for kind in ("OnCallTeam", "Rotation", "EscalationPolicy"):
-        expected = sorted(str(m["metadata"]["name"]) for m in manifests if m["kind"] == kind)
-        assert pagerduty.managed_names(kind, namespace.name) == expected, kind
-
-
-def assert_no_traceback(operator: OperatorProcess, since: int) -> None:
-    log = operator.log_since(since)
-    assert "Traceback" not in log, "an unhandled exception in the operator's log:\n" + log[-6000:]
 
 
 @pytest.fixture
@@ -93,7 +84,7 @@ def test_a_spent_rate_limit_is_waited_out_without_an_early_request_and_leaves_no
         text = json.dumps(obj.get("status") or {})
         assert "429" not in text and "RateLimited" not in text, obj["metadata"]["name"]
         assert "rate limit" not in text.lower(), obj["metadata"]["name"]
-    assert_converged_once(namespace, pagerduty, manifests)
+    pagerduty.assert_one_each(namespace.name, manifests)
     assert_clean_log(operator, pagerduty_token)
     assert_no_traceback(operator, log_start)
 
@@ -132,6 +123,6 @@ def test_answers_that_never_come_end_with_everything_ready_once(
     namespace.wait_all_ready(120)
     unanswered = [r for r in pagerduty_emulator.requests() if r["status"] is None]
     assert len(unanswered) >= 3
-    assert_converged_once(namespace, pagerduty, manifests)
+    pagerduty.assert_one_each(namespace.name, manifests)
     assert_clean_log(operator, pagerduty_token)
     assert_no_traceback(operator, log_start)

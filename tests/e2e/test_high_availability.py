@@ -170,9 +170,7 @@ def test_the_standby_takes_over_a_killed_replica_without_duplicates(
 
     assert takeover <= LIFETIME_SECONDS + 5
     expected = Counter(m["kind"] for m in manifests)
-    for kind in expected:
-        names = sorted(m["metadata"]["name"] for m in manifests if m["kind"] == kind)
-        assert pagerduty.managed_names(kind, namespace.name) == names, kind
+    pagerduty.assert_one_each(namespace.name, manifests)
     # Each object was created once: the replica taking over adopted what the killed one made.
     assert posts(pagerduty_emulator) == expected
     assert_clean_log(second, pagerduty_token)

@@ -172,9 +172,7 @@ def test_operator_killed_half_way_makes_no_duplicates(
 
     operator.start()
     namespace.wait_all_ready(READY_WITHIN_SECONDS)
-    for kind in ("OnCallTeam", "Rotation", "EscalationPolicy"):
-        expected = sorted(m["metadata"]["name"] for m in manifests if m["kind"] == kind)
-        assert pagerduty.managed_names(kind, namespace.name) == expected, kind
+    pagerduty.assert_one_each(namespace.name, manifests)
     assert_clean_log(operator, pagerduty_token)
 
 
