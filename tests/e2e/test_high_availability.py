@@ -63,24 +63,23 @@ def peering(operator_cluster: client.ApiClient) -> Iterator[None]:
             within=30,
         )
     custom = client.CustomObjectsApi(operator_cluster)
-    for obj in (d for d in documents if d["kind"] == "ClusterKopfPeering"):
-        try:
-            custom.delete_cluster_custom_object(
-                "kopf.dev", "v1", "clusterkopfpeerings", obj["metadata"]["name"]
-            )
-        except client.ApiException as error:
-            if error.status != 404:
-                raise
+    peerings = [d for d in documents if d["kind"] == "ClusterKopfPeering"]
+
+    def delete_peerings() -> None:
+        for obj in peerings:
+            try:
+                custom.delete_cluster_custom_object(
+                    "kopf.dev", "v1", "clusterkopfpeerings", obj["metadata"]["name"]
+                )
+            except client.ApiException as error:
+                if error.status != 404:
+                    raise
+
+    delete_peerings()
+    for obj in peerings:
         custom.create_cluster_custom_object("kopf.dev", "v1", "clusterkopfpeerings", obj)
     yield
-    for obj in (d for d in documents if d["kind"] == "ClusterKopfPeering"):
-        try:
-            custom.delete_cluster_custom_object(
-                "kopf.dev", "v1", "clusterkopfpeerings", obj["metadata"]["name"]
-            )
-        except client.ApiException as error:
-            if error.status != 404:
-                raise
+    delete_peerings()
 
 
 @pytest.fixture
