@@ -11,17 +11,9 @@ import pytest
 import yaml
 
 from oncall_testbed.release import chart
-from tests.ship.manifests import BASE, REPO, find_kubectl
+from tests.ship.manifests import BASE, REPO
 
 CHART = REPO / chart.CHART_PATH
-
-
-@pytest.fixture(scope="module")
-def kubectl() -> str:
-    found = find_kubectl()
-    if found is None:
-        pytest.skip("no kubectl: neither the control plane's build nor one on PATH")
-    return found
 
 
 def base_image_tag() -> str:

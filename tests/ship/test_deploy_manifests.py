@@ -24,7 +24,6 @@ from tests.ship.manifests import (
     SERVICE_ACCOUNT,
     SINGLE_NAMESPACE,
     Manifest,
-    find_kubectl,
     kustomization_resources,
     kustomize,
     load_documents,
@@ -55,14 +54,6 @@ FORBIDDEN_RESOURCES = {
 @pytest.fixture(scope="module")
 def base() -> list[Manifest]:
     return kustomization_resources(BASE)
-
-
-@pytest.fixture(scope="module")
-def kubectl() -> str:
-    found = find_kubectl()
-    if found is None:
-        pytest.skip("no kubectl: neither the control plane's build nor one on PATH")
-    return found
 
 
 def operator_container(manifests: list[Manifest]) -> dict[str, Any]:

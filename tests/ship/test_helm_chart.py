@@ -30,21 +30,12 @@ from tests.ship.manifests import (
     REPO,
     SINGLE_NAMESPACE,
     Manifest,
-    find_kubectl,
     kustomize,
     only,
 )
 
 CHART = REPO / chart.CHART_PATH
 DIGEST = "sha256:" + "ab" * 32
-
-
-@pytest.fixture(scope="module")
-def kubectl() -> str:
-    found = find_kubectl()
-    if found is None:
-        pytest.skip("no kubectl: neither the control plane's build nor one on PATH")
-    return found
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from oncall_testbed.release import release
-from tests.ship.manifests import BASE, REPO, find_kubectl, kustomize, only
+from tests.ship.manifests import BASE, REPO, kustomize, only
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -45,14 +45,6 @@ def tagged_repo(tmp_path: Path) -> Path:
     git(repo, "commit", "-q", "-m", "release 1.2.3")
     git(repo, "tag", "v1.2.3")
     return repo
-
-
-@pytest.fixture(scope="module")
-def kubectl() -> str:
-    found = find_kubectl()
-    if found is None:
-        pytest.skip("no kubectl: neither the control plane's build nor one on PATH")
-    return found
 
 
 # The version from the tag
